@@ -1,0 +1,284 @@
+"""`config.toml` → validated settings.
+
+Every feature declares its settings beside itself as a dataclass whose fields have
+defaults and a `doc`, and registers it as a section (`register_section`). The loader
+checks the file against those dataclasses: an unknown key, a wrong type or a missing
+secret is a `ConfigError` naming the key and the file, before anything connects.
+Per-group overrides (`[[groups]]` tables in the file, `/config set` in chat) reuse the
+same dataclasses and the same checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DB_URL = "sqlite:///communitybot.db"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who wrote the file."""
+
+
+def setting(default: Any, doc: str, *, secret_env: bool = False) -> Any:
+    """A settings field with its documentation (and whether it names a secret's env var)."""
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"doc": doc, "secret_env": secret_env})
+    return field(default=default, metadata={"doc": doc, "secret_env": secret_env})
+
+
+@dataclass
+class BotSettings:
+    """General behaviour."""
+
+    language: str = setting("en", "Reply language for groups that set none: en or zh-CN.")
+    timezone: str = setting("UTC", "Time zone for showing and scheduling times (IANA name).")
+    name: str = setting("communitybot", "The bot's name in help texts.")
+
+
+@dataclass
+class DatabaseSettings:
+    """Where the event store lives."""
+
+    url: str = setting(DEFAULT_DB_URL, "sqlite:///FILE (default) or postgresql://USER@HOST/DB.")
+
+
+SECTIONS: dict[str, type] = {"bot": BotSettings, "database": DatabaseSettings}
+#: Sections that a `[[groups]]` entry may override.
+GROUP_SECTIONS: set[str] = {"bot"}
+
+
+def register_section(name: str, cls: type, per_group: bool = True) -> type:
+    """Register a settings dataclass as `[name]` in config.toml (features call this)."""
+    SECTIONS[name] = cls
+    if per_group:
+        GROUP_SECTIONS.add(name)
+    return cls
+
+
+def _type_ok(value: Any, tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is list:
+        (item,) = typing.get_args(tp) or (Any,)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if origin is dict:
+        k, v = typing.get_args(tp) or (Any, Any)
+        return isinstance(value, dict) and all(_type_ok(a, k) and _type_ok(b, v) for a, b in value.items())
+    if isinstance(tp, type):
+        return isinstance(value, tp)
+    return True
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def build_section(cls: type, values: dict[str, Any], where: str, base: Any = None) -> Any:
+    """Validate `values` against dataclass `cls` and return an instance.
+
+    `where` names the place for error messages ("config.toml: [moderation]").
+    `base` is an instance whose values are the defaults (for per-group overrides).
+    """
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a table, got {type(values).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key, value in values.items():
+        if key not in names:
+            known = ", ".join(sorted(names))
+            raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known})")
+        if not _type_ok(value, hints[key]):
+            raise ConfigError(
+                f"{where}: key {key!r} must be {_type_name(hints[key])}, got {value!r}"
+            )
+    inst = dataclasses.replace(base, **values) if base is not None else cls(**values)
+    check = getattr(inst, "check", None)
+    if callable(check):
+        problem = check()
+        if problem:
+            raise ConfigError(f"{where}: {problem}")
+    return inst
+
+
+def parse_value(cls: type, key: str, text: str) -> Any:
+    """Parse a value typed in chat (`/config set key value`) for field `key` of `cls`."""
+    hints = typing.get_type_hints(cls)
+    if key not in hints:
+        raise ConfigError(f"unknown key {key!r}")
+    tp = hints[key]
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    if _type_ok(value, tp):
+        return value
+    if _type_ok(text, tp):
+        return text
+    if _type_ok([s.strip() for s in text.split(",") if s.strip()], tp):
+        return [s.strip() for s in text.split(",") if s.strip()]
+    raise ConfigError(f"key {key!r} must be {_type_name(tp)}, got {text!r}")
+
+
+@dataclass
+class GroupConfig:
+    """One `[[groups]]` entry: a chat or server, its language and overrides."""
+
+    platform: str
+    id: str
+    title: str = ""
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Config:
+    """The validated configuration: one instance per section plus the groups."""
+
+    sections: dict[str, Any]
+    groups: list[GroupConfig]
+    path: Path | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        raise AttributeError(name)
+
+    def section(self, name: str) -> Any:
+        """The settings of section `name` (defaults if the file had none)."""
+        if name not in self.sections and name in SECTIONS:
+            self.sections[name] = SECTIONS[name]()
+        return self.sections[name]
+
+    def group_config(self, platform: str, group_id: str) -> GroupConfig | None:
+        """The `[[groups]]` entry for a group, if the file has one."""
+        for g in self.groups:
+            if g.platform == platform and g.id == group_id:
+                return g
+        return None
+
+    def for_group(self, name: str, platform: str, group_id: str, stored: dict[str, Any] | None = None) -> Any:
+        """Section `name` as it applies to one group: file defaults, then the group's
+        `[[groups]]` overrides, then overrides stored from chat ("section.key" keys)."""
+        inst = self.section(name)
+        g = self.group_config(platform, group_id)
+        if g and name in g.overrides:
+            inst = dataclasses.replace(inst, **g.overrides[name])
+        if stored:
+            prefix = name + "."
+            vals = {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
+            names = {f.name for f in dataclasses.fields(inst)}
+            vals = {k: v for k, v in vals.items() if k in names}
+            if vals:
+                inst = dataclasses.replace(inst, **vals)
+        return inst
+
+    def secret(self, section: str, key: str) -> str | None:
+        """The value of the environment variable that `[section].key` names."""
+        env = getattr(self.section(section), key)
+        return os.environ.get(env) if env else None
+
+
+def _build(data: dict[str, Any], where: str, path: Path | None, require_secrets: bool) -> Config:
+    sections: dict[str, Any] = {}
+    groups: list[GroupConfig] = []
+    for key, value in data.items():
+        if key == "groups":
+            if not isinstance(value, list):
+                raise ConfigError(f"{where}: 'groups' must be an array of tables ([[groups]])")
+            for i, g in enumerate(value):
+                groups.append(_build_group(g, f"{where}: [[groups]] #{i + 1}"))
+            continue
+        if key not in SECTIONS:
+            known = ", ".join(sorted([*SECTIONS, "groups"]))
+            raise ConfigError(f"{where}: unknown section [{key}] (known sections: {known})")
+        sections[key] = build_section(SECTIONS[key], value, f"{where}: [{key}]")
+    for name, cls in SECTIONS.items():
+        sections.setdefault(name, cls())
+    cfg = Config(sections, groups, path)
+    if require_secrets:
+        for name, inst in sections.items():
+            if not getattr(inst, "enabled", False):
+                continue
+            for f in dataclasses.fields(inst):
+                if f.metadata.get("secret_env"):
+                    env = getattr(inst, f.name)
+                    if env and not os.environ.get(env):
+                        raise ConfigError(
+                            f"{where}: [{name}] {f.name} names the environment variable "
+                            f"{env}, which is not set (the secret is read from it)"
+                        )
+    return cfg
+
+
+def _build_group(g: Any, where: str) -> GroupConfig:
+    if not isinstance(g, dict):
+        raise ConfigError(f"{where}: expected a table")
+    g = dict(g)
+    for req in ("platform", "id"):
+        if req not in g:
+            raise ConfigError(f"{where}: missing key {req!r}")
+    platform = str(g.pop("platform"))
+    gid = str(g.pop("id"))
+    title = str(g.pop("title", ""))
+    overrides: dict[str, Any] = {}
+    for key, value in g.items():
+        if key in GROUP_SECTIONS:
+            build_section(SECTIONS[key], value, f"{where} [{key}]")
+            overrides[key] = value
+        elif key in ("language", "timezone"):
+            overrides.setdefault("bot", {})[key] = value
+            build_section(BotSettings, overrides["bot"], f"{where}")
+        else:
+            known = ", ".join(sorted(["platform", "id", "title", "language", "timezone", *GROUP_SECTIONS]))
+            raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known})")
+    return GroupConfig(platform, gid, title, overrides)
+
+
+def load_config(path: str | Path | None, require_secrets: bool = True) -> Config:
+    """Read and validate a config file; None gives the defaults (no file needed)."""
+    if path is None:
+        return _build({}, "defaults", None, require_secrets)
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: config file not found (copy config.example.toml to start)")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text: {exc}") from exc
+    return _build(data, str(p), p, require_secrets)
+
+
+def load_config_text(text: str, name: str = "config.toml", require_secrets: bool = True) -> Config:
+    """Validate config given as TOML text (tests, `check-config` on stdin)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: not valid TOML: {exc}") from exc
+    return _build(data, name, None, require_secrets)
+
+
+def describe(cls: type) -> list[tuple[str, Any, str]]:
+    """(key, default, doc) of every field of a settings dataclass, for docs and help."""
+    out = []
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        out.append((f.name, default, f.metadata.get("doc", "")))
+    return out

@@ -1,0 +1,114 @@
+"""Handles one event from start to end: store it, then moderation, points and commands,
+each in its own error boundary, then send what the steps produced.
+
+Features add steps with `Pipeline.add_step(name, fn)`; a step receives a `Turn` and
+appends replies or actions to it, or sets `turn.stop` (spam need not run commands).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from adapters.base import Action, Reply
+from bot import i18n
+from storage.events import Event, EventKind
+from storage.store import GroupInfo
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Turn:
+    """One event's trip through the pipeline and what the steps made of it."""
+
+    event: Event
+    group: GroupInfo
+    lang: str
+    new: bool = True
+    replies: list[Reply] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stop: bool = False
+    #: Free-form notes steps leave for later steps (e.g. moderation verdicts).
+    notes: dict = field(default_factory=dict)
+
+
+Step = Callable[["App", Turn], Awaitable[None]]
+
+
+class Pipeline:
+    """The ordered steps every event goes through."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.steps: list[tuple[str, Step]] = [("commands", _commands_step)]
+        self.latencies: list[float] = []
+
+    def add_step(self, name: str, fn: Step, before: str | None = "commands") -> None:
+        """Insert a step (before "commands" by default, so moderation runs first)."""
+        names = [n for n, _ in self.steps]
+        if before in names:
+            self.steps.insert(names.index(before), (name, fn))
+        else:
+            self.steps.append((name, fn))
+
+    async def handle(self, event: Event) -> Turn:
+        """Store the event and run every step on it; never raises for a step's fault."""
+        t0 = time.perf_counter()
+        app = self.app
+        group = await app.store.ensure_group(event.platform, event.group_id, event.group_title)
+        lang = await app.language(group)
+        turn = Turn(event, group, lang)
+        turn.new = await app.store.append(event)
+        if not turn.new:
+            # A redelivery or replay: stored once, acted on once.
+            log.debug("duplicate event %s in %s:%s", event.key, event.platform, event.group_id)
+            return turn
+        if event.is_bot and event.kind is not EventKind.BUTTON:
+            return turn
+        for name, step in self.steps:
+            if turn.stop:
+                break
+            try:
+                await step(app, turn)
+            except Exception as exc:
+                log.exception("step %s failed on %s in %s:%s", name, event.key, event.platform, event.group_id)
+                turn.errors.append(f"{name}: {exc!r}")
+        await self.deliver(turn)
+        self.latencies.append(time.perf_counter() - t0)
+        if len(self.latencies) > 10000:
+            del self.latencies[:5000]
+        return turn
+
+    async def deliver(self, turn: Turn) -> None:
+        """Carry out actions, then send replies; each in its own error boundary."""
+        for action in turn.actions:
+            try:
+                await self.app.act(action)
+            except Exception as exc:
+                log.exception("action %s failed", action.kind)
+                turn.errors.append(f"action {action.kind}: {exc!r}")
+        for reply in turn.replies:
+            try:
+                await self.app.send(reply)
+            except Exception as exc:
+                log.exception("sending a reply failed in %s:%s", reply.platform, reply.group_id)
+                turn.errors.append(f"send: {exc!r}")
+
+
+async def _commands_step(app: App, turn: Turn) -> None:
+    if turn.event.kind not in (EventKind.COMMAND, EventKind.BUTTON):
+        return
+    replies, actions = await app.router.dispatch(app, turn.event, turn.group, turn.lang)
+    turn.replies.extend(replies)
+    turn.actions.extend(actions)
+
+
+__all__ = ["Pipeline", "Turn", "i18n"]

@@ -1,0 +1,450 @@
+"""The async `EventStore`: idempotent event storage plus the group, member, settings and
+audit records around it. Same code on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import time as _time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import make_engine, upgrade
+from storage.events import Event, EventKind
+from storage.models import AuditEntry, Channel, EventRow, Group, GroupMember, Member, Setting
+
+#: Rows per INSERT batch: large enough to amortise round trips, small enough to keep
+#: memory flat on a 1 GB import.
+BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInfo:
+    """A group as the rest of the bot sees it."""
+
+    pk: int
+    platform: str
+    group_id: str
+    title: str
+    language: str | None
+    timezone: str | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """How many events of a batch were new and how many were already stored."""
+
+    new: int
+    duplicate: int
+
+
+def _group_info(g: Group) -> GroupInfo:
+    return GroupInfo(g.id, g.platform, g.group_id, g.title, g.language, g.timezone, g.active)
+
+
+def row_to_event(r: Any, platform: str, group_id: str, names: dict[str, str] | None = None) -> Event:
+    """Rebuild an `Event` from a stored row (a mapping with the events columns)."""
+    return Event(
+        platform=platform,
+        group_id=group_id,
+        kind=EventKind(r["kind"]),
+        time=datetime.fromtimestamp(r["ts"], UTC),
+        member_id=r["member_id"],
+        member_name=(names or {}).get(r["member_id"] or "", ""),
+        is_bot=bool(r["is_bot"]),
+        channel_id=r["channel_id"] or "",
+        message_id=r["message_id"],
+        reply_to_id=r["reply_to_id"],
+        target_member_id=r["target_member_id"],
+        mentions=tuple(r["mentions"].split()) if r["mentions"] else (),
+        text=r["text"] or "",
+        link_count=r["link_count"] or 0,
+        media=r["media"],
+        forwarded=bool(r["forwarded"]),
+        emoji=r["emoji"],
+        data=json.loads(r["data"]) if r["data"] else {},
+        key=r["key"],
+    )
+
+
+class EventStore:
+    """Idempotent store of `Event`s and the records around them.
+
+    Open with `await EventStore.open(url)`, which applies migrations first. Appending
+    the same event twice (same platform, group and key) stores it once.
+    """
+
+    def __init__(self, engine: AsyncEngine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self.dialect = engine.dialect.name
+        self._groups: dict[tuple[str, str], GroupInfo] = {}
+        self._members: dict[tuple[str, str], str] = {}
+        self._group_members: set[tuple[int, str]] = set()
+        self._channels: set[tuple[int, str]] = set()
+
+    @classmethod
+    async def open(cls, url: str, migrate: bool = True) -> EventStore:
+        """Connect to `url` and bring its schema up to date."""
+        engine = make_engine(url)
+        if migrate:
+            await upgrade(engine)
+        return cls(engine, url)
+
+    async def close(self) -> None:
+        """Dispose of the connection pool."""
+        await self.engine.dispose()
+
+    def _insert(self, table):
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # -- groups ------------------------------------------------------------------
+    async def ensure_group(self, platform: str, group_id: str, title: str = "") -> GroupInfo:
+        """Return the group, creating it on first sight (and filling in a missing title)."""
+        cached = self._groups.get((platform, group_id))
+        if cached and (cached.title or not title):
+            return cached
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert(Group.__table__)
+                .values(platform=platform, group_id=group_id, title=title, created_ts=_time.time())
+                .on_conflict_do_nothing(index_elements=["platform", "group_id"])
+            )
+            if title:
+                await conn.execute(
+                    update(Group)
+                    .where(Group.platform == platform, Group.group_id == group_id, Group.title == "")
+                    .values(title=title)
+                )
+            row = (
+                await conn.execute(
+                    select(Group).where(Group.platform == platform, Group.group_id == group_id)
+                )
+            ).one()
+        info = GroupInfo(row.id, row.platform, row.group_id, row.title, row.language, row.timezone, row.active)
+        self._groups[(platform, group_id)] = info
+        return info
+
+    async def group(self, platform: str, group_id: str) -> GroupInfo | None:
+        """The group with these platform ids, or None."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(Group).where(Group.platform == platform, Group.group_id == group_id)
+                )
+            ).first()
+        return GroupInfo(row.id, row.platform, row.group_id, row.title, row.language, row.timezone, row.active) if row else None
+
+    async def groups(self) -> list[GroupInfo]:
+        """Every group, oldest first."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(Group).order_by(Group.id))).all()
+        return [GroupInfo(r.id, r.platform, r.group_id, r.title, r.language, r.timezone, r.active) for r in rows]
+
+    async def find_group(self, ref: str) -> GroupInfo | None:
+        """Find a group by title (case-insensitive), platform id, or "platform:id"."""
+        groups = await self.groups()
+        for g in groups:
+            if ref in (g.group_id, f"{g.platform}:{g.group_id}", str(g.pk)):
+                return g
+        for g in groups:
+            if g.title.casefold() == ref.casefold():
+                return g
+        return None
+
+    async def update_group(self, pk: int, **values: Any) -> None:
+        """Change a group's title, language, timezone, active flag or platform id."""
+        async with self.engine.begin() as conn:
+            await conn.execute(update(Group).where(Group.id == pk).values(**values))
+        self._groups.clear()
+
+    # -- events ------------------------------------------------------------------
+    async def append(self, event: Event) -> bool:
+        """Store one event; True if it was new."""
+        return (await self.append_many([event])).new == 1
+
+    async def append_many(self, events: Sequence[Event]) -> AppendResult:
+        """Store events idempotently in batches; count new and already-stored ones."""
+        new = dup = 0
+        for start in range(0, len(events), BATCH):
+            n = await self._append_batch(events[start : start + BATCH])
+            new += n
+            dup += len(events[start : start + BATCH]) - n
+        return AppendResult(new, dup)
+
+    async def _append_batch(self, batch: Sequence[Event]) -> int:
+        if not batch:
+            return 0
+        groups: dict[tuple[str, str], int] = {}
+        for e in batch:
+            gk = (e.platform, e.group_id)
+            if gk not in groups:
+                groups[gk] = (await self.ensure_group(e.platform, e.group_id, e.group_title)).pk
+        members: dict[tuple[str, str], dict] = {}
+        gms: dict[tuple[int, str], float] = {}
+        channels: set[tuple[int, str]] = set()
+        rows = []
+        for e in batch:
+            gpk = groups[(e.platform, e.group_id)]
+            ts = e.time.timestamp()
+            if e.member_id is not None:
+                mk = (e.platform, e.member_id)
+                if e.member_name and self._members.get(mk) != e.member_name:
+                    members[mk] = {
+                        "platform": e.platform,
+                        "member_id": e.member_id,
+                        "name": e.member_name,
+                        "username": e.username,
+                        "is_bot": e.is_bot,
+                    }
+                elif mk not in self._members and mk not in members:
+                    members[mk] = {
+                        "platform": e.platform,
+                        "member_id": e.member_id,
+                        "name": "",
+                        "username": e.username,
+                        "is_bot": e.is_bot,
+                    }
+                gmk = (gpk, e.member_id)
+                if gmk not in self._group_members and (gmk not in gms or ts < gms[gmk]):
+                    gms[gmk] = ts
+            if e.channel_id and (gpk, e.channel_id) not in self._channels:
+                channels.add((gpk, e.channel_id))
+            rows.append(
+                {
+                    "group_pk": gpk,
+                    "key": e.key,
+                    "kind": e.kind.value,
+                    "ts": ts,
+                    "channel_id": e.channel_id,
+                    "member_id": e.member_id,
+                    "message_id": e.message_id,
+                    "reply_to_id": e.reply_to_id,
+                    "target_member_id": e.target_member_id,
+                    "mentions": " ".join(e.mentions),
+                    "text": e.text,
+                    "link_count": e.link_count,
+                    "media": e.media,
+                    "forwarded": e.forwarded,
+                    "emoji": e.emoji,
+                    "is_bot": e.is_bot,
+                    "data": json.dumps(e.data, ensure_ascii=False, default=str) if e.data else "",
+                }
+            )
+        async with self.engine.begin() as conn:
+            if members:
+                stmt = self._insert(Member.__table__)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["platform", "member_id"],
+                    set_={"name": stmt.excluded.name, "username": stmt.excluded.username},
+                    where=stmt.excluded.name != "",
+                )
+                await conn.execute(stmt, list(members.values()))
+            if gms:
+                await conn.execute(
+                    self._insert(GroupMember.__table__).on_conflict_do_nothing(
+                        index_elements=["group_pk", "member_id"]
+                    ),
+                    [{"group_pk": g, "member_id": m, "role": "member", "first_ts": t} for (g, m), t in gms.items()],
+                )
+            if channels:
+                await conn.execute(
+                    self._insert(Channel.__table__).on_conflict_do_nothing(
+                        index_elements=["group_pk", "channel_id"]
+                    ),
+                    [{"group_pk": g, "channel_id": c, "title": ""} for g, c in channels],
+                )
+            stmt = (
+                self._insert(EventRow.__table__)
+                .on_conflict_do_nothing(index_elements=["group_pk", "key"])
+                .returning(EventRow.__table__.c.id)
+            )
+            inserted = len((await conn.execute(stmt, rows)).all())
+        for mk, m in members.items():
+            if m["name"] or mk not in self._members:
+                self._members[mk] = m["name"]
+        self._group_members.update(gms)
+        self._channels.update(channels)
+        return inserted
+
+    async def events(
+        self,
+        group_pk: int,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Iterable[EventKind] | None = None,
+        member_id: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Event]:
+        """Events of a group in time order, filtered by time, kind and member."""
+        t = EventRow.__table__
+        q = select(t).where(t.c.group_pk == group_pk)
+        if since is not None:
+            q = q.where(t.c.ts >= since.timestamp())
+        if until is not None:
+            q = q.where(t.c.ts < until.timestamp())
+        if kinds is not None:
+            q = q.where(t.c.kind.in_([k.value for k in kinds]))
+        if member_id is not None:
+            q = q.where(t.c.member_id == member_id)
+        q = q.order_by(t.c.ts.desc() if newest_first else t.c.ts, t.c.id)
+        if limit:
+            q = q.limit(limit)
+        async with self.engine.connect() as conn:
+            g = (await conn.execute(select(Group).where(Group.id == group_pk))).one()
+            rows = (await conn.execute(q)).mappings().all()
+            names = await self._names(conn, g.platform)
+        return [row_to_event(r, g.platform, g.group_id, names) for r in rows]
+
+    async def message(self, group_pk: int, message_id: str) -> Event | None:
+        """The original message with this platform id in the group, if stored."""
+        evs = await self._by_key(group_pk, f"msg:{message_id}")
+        return evs
+
+    async def _by_key(self, group_pk: int, key: str) -> Event | None:
+        t = EventRow.__table__
+        async with self.engine.connect() as conn:
+            r = (
+                await conn.execute(select(t).where(t.c.group_pk == group_pk, t.c.key == key))
+            ).mappings().first()
+            if r is None:
+                return None
+            g = (await conn.execute(select(Group).where(Group.id == group_pk))).one()
+            m = (
+                await conn.execute(
+                    select(Member.name).where(Member.platform == g.platform, Member.member_id == r["member_id"])
+                )
+            ).scalar()
+        return row_to_event(r, g.platform, g.group_id, {r["member_id"] or "": m or ""})
+
+    async def _names(self, conn, platform: str) -> dict[str, str]:
+        rows = await conn.execute(
+            select(Member.member_id, Member.name).where(Member.platform == platform)
+        )
+        return {mid: name for mid, name in rows}
+
+    async def count_events(self, group_pk: int | None = None, kind: EventKind | None = None) -> int:
+        """How many events are stored (in one group, of one kind)."""
+        q = select(func.count()).select_from(EventRow)
+        if group_pk is not None:
+            q = q.where(EventRow.group_pk == group_pk)
+        if kind is not None:
+            q = q.where(EventRow.kind == kind.value)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(q)).scalar() or 0)
+
+    # -- members -----------------------------------------------------------------
+    async def member_names(self, platform: str) -> dict[str, str]:
+        """Display names of a platform's members by member id."""
+        async with self.engine.connect() as conn:
+            return await self._names(conn, platform)
+
+    async def find_member(self, group: GroupInfo, ref: str) -> str | None:
+        """Resolve "@name", a display name or an id to a member id of the group."""
+        ref = ref.lstrip("@").strip()
+        if not ref:
+            return None
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(Member.member_id, Member.name, Member.username)
+                    .join(GroupMember, GroupMember.member_id == Member.member_id)
+                    .where(GroupMember.group_pk == group.pk, Member.platform == group.platform)
+                )
+            ).all()
+        for pred in (
+            lambda r: r.member_id == ref,
+            lambda r: (r.username or "").casefold() == ref.casefold(),
+            lambda r: (r.name or "").casefold() == ref.casefold(),
+        ):
+            for r in rows:
+                if pred(r):
+                    return r.member_id
+        return None
+
+    async def group_members(self, group_pk: int) -> list[dict[str, Any]]:
+        """Members of a group with their role and first time seen."""
+        async with self.engine.connect() as conn:
+            g = (await conn.execute(select(Group).where(Group.id == group_pk))).one()
+            rows = (
+                await conn.execute(
+                    select(GroupMember, Member.name, Member.is_bot)
+                    .join(
+                        Member,
+                        (Member.member_id == GroupMember.member_id) & (Member.platform == g.platform),
+                        isouter=True,
+                    )
+                    .where(GroupMember.group_pk == group_pk)
+                    .order_by(GroupMember.first_ts)
+                )
+            ).all()
+        return [
+            {"member_id": gm.member_id, "role": gm.role, "first_ts": gm.first_ts, "name": name or gm.member_id, "is_bot": bool(is_bot)}
+            for gm, name, is_bot in rows
+        ]
+
+    async def role(self, group_pk: int, member_id: str) -> str | None:
+        """The member's role in the group as the bot recorded it, or None if unseen."""
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    select(GroupMember.role).where(
+                        GroupMember.group_pk == group_pk, GroupMember.member_id == member_id
+                    )
+                )
+            ).scalar()
+
+    async def set_role(self, group_pk: int, member_id: str, role: str) -> None:
+        """Record a member's role (member, moderator, admin, owner) in a group."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert(GroupMember.__table__)
+                .values(group_pk=group_pk, member_id=member_id, role=role, first_ts=_time.time())
+                .on_conflict_do_update(index_elements=["group_pk", "member_id"], set_={"role": role})
+            )
+        self._group_members.add((group_pk, member_id))
+
+    # -- settings and audit ------------------------------------------------------
+    async def get_settings(self, group_pk: int) -> dict[str, Any]:
+        """Every per-group override of the group, key → value."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(Setting.key, Setting.value).where(Setting.group_pk == group_pk))).all()
+        return {k: json.loads(v) for k, v in rows}
+
+    async def set_setting(self, group_pk: int, key: str, value: Any) -> None:
+        """Set a per-group override (JSON-serialisable value)."""
+        data = json.dumps(value, ensure_ascii=False)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert(Setting.__table__)
+                .values(group_pk=group_pk, key=key, value=data)
+                .on_conflict_do_update(index_elements=["group_pk", "key"], set_={"value": data})
+            )
+
+    async def audit(self, group_pk: int, actor: str, action: str, detail: dict | str = "") -> None:
+        """Append to the group's audit log."""
+        text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, default=str)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                AuditEntry.__table__.insert().values(
+                    group_pk=group_pk, ts=_time.time(), actor=actor, action=action, detail=text
+                )
+            )
+
+    async def audit_log(self, group_pk: int, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest audit entries of a group."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(AuditEntry).where(AuditEntry.group_pk == group_pk).order_by(AuditEntry.ts.desc(), AuditEntry.id.desc()).limit(limit)
+                )
+            ).all()
+        return [{"ts": r.ts, "actor": r.actor, "action": r.action, "detail": r.detail} for r in rows]

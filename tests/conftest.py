@@ -1,0 +1,84 @@
+"""Shared fixtures: a conversation harness on a real SQLite file, the PostgreSQL URL
+when one is configured, and a guard that fails any test opening a non-local socket."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+
+from bot.testing import BotHarness
+
+_real_connect = socket.socket.connect
+
+
+def _local(address) -> bool:
+    if isinstance(address, (str, bytes)):
+        return True  # unix socket
+    host = address[0]
+    if host in ("localhost", "::1", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _local(address):
+        raise RuntimeError(f"test tried to open a network connection to {address!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    yield
+
+
+POSTGRES_URL = os.environ.get("COMMUNITYBOT_TEST_POSTGRES_URL")
+
+
+def db_params():
+    """SQLite always; PostgreSQL when COMMUNITYBOT_TEST_POSTGRES_URL is set."""
+    return [
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=pytest.mark.skipif(
+                not POSTGRES_URL, reason="set COMMUNITYBOT_TEST_POSTGRES_URL to run against PostgreSQL"
+            ),
+        ),
+    ]
+
+
+@pytest.fixture(params=db_params())
+async def db_url(request, tmp_path):
+    """A fresh, empty database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    import uuid
+
+    import asyncpg
+
+    name = "cbt_" + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(POSTGRES_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    """A `BotHarness`: the whole bot on a real SQLite file, driven like a chat."""
+    h = await BotHarness.create(tmp_path)
+    yield h
+    await h.close()
