@@ -4,9 +4,8 @@ Revision ID: 0001_core
 Revises: 
 Create Date: 2026-11-25 13:17:53.917155
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001_core'
 down_revision = None
