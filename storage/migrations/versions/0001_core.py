@@ -1,7 +1,7 @@
 """core tables
 
 Revision ID: 0001_core
-Revises: 
+Revises:
 Create Date: 2026-11-25 13:17:53.917155
 """
 import sqlalchemy as sa
