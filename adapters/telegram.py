@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: How many message authors and usernames to remember for reactions and @mentions.
 MEMORY = 50_000
+#: Seconds within which a service-message join and a `chat_member` join are one join.
+MEMBERSHIP_WINDOW = 120.0
 
 
 async def _nothing(*_a) -> None:
@@ -109,6 +111,7 @@ class TelegramAdapter(TelegramOutbox):
         self._admins: dict[str, tuple[float, frozenset[str]]] = {}
         #: Button presses being handled: (group id, member id) -> callback query id.
         self._presses: dict[tuple[str, str], str] = {}
+        self._membership: dict[tuple, tuple[float, str]] = {}
         self._poller: Poller | None = None
         self._poll_task: asyncio.Task | None = None
         self._webhook: WebhookServer | None = None
@@ -152,6 +155,11 @@ class TelegramAdapter(TelegramOutbox):
         except TelegramError:
             log.warning("telegram: shutdown failed", exc_info=True)
 
+    def handled(self, update_id: int) -> bool:
+        """True once every update up to `update_id` was handled (polling mode)."""
+        mark = self._poller.watermark() if self._poller is not None else None
+        return mark is not None and mark > update_id
+
     # -- receiving ------------------------------------------------------------------
     async def handle_update(self, update: Update) -> None:
         """Translate one update and give its events to the sink, in order.
@@ -172,6 +180,8 @@ class TelegramAdapter(TelegramOutbox):
         events = to_event(update, ctx)
         press = update.callback_query
         for ev in events:
+            if self._seen_membership(ev):
+                continue
             self._remember(ev)
             ev = await self._before_sink(ev)
             if press is not None and ev.kind is EventKind.BUTTON:
@@ -184,6 +194,27 @@ class TelegramAdapter(TelegramOutbox):
             await self._after_sink(ev)
         if press is not None and not events:
             await self._safe(self.bot.answer_callback_query(press.id))
+
+    def _seen_membership(self, ev) -> bool:
+        """True for the second report of one join or leave.
+
+        A join can reach the bot twice: as a service message ("Bob joined", keyed by its
+        message id so it matches the chat export) and as a `chat_member` update (keyed
+        by time). Whichever comes second within `MEMBERSHIP_WINDOW` seconds is dropped.
+        """
+        if ev.kind not in (EventKind.JOIN, EventKind.LEAVE):
+            return False
+        now = time.monotonic()
+        key = (ev.group_id, ev.member_id, ev.kind)
+        seen = self._membership.get(key)
+        via = ev.data.get("via")
+        if seen is not None and now - seen[0] < MEMBERSHIP_WINDOW and seen[1] != via:
+            return True
+        self._membership[key] = (now, via)
+        if len(self._membership) > MEMORY:
+            cutoff = now - MEMBERSHIP_WINDOW
+            self._membership = {k: v for k, v in self._membership.items() if v[0] >= cutoff}
+        return False
 
     def _remember(self, ev) -> None:
         if ev.member_id and ev.message_id and ev.kind in (EventKind.MESSAGE, EventKind.COMMAND):

@@ -43,7 +43,8 @@ def chat_key(update: Update) -> int:
 
 def retry_seconds(exc: RetryAfter) -> float:
     """`RetryAfter`'s wait in seconds, whichever type PTB gives it as."""
-    ra = exc.retry_after
+    # PTB 22 deprecates reading `retry_after` as an int; the timedelta is kept here.
+    ra = getattr(exc, "_retry_after", None) or exc.retry_after
     return ra.total_seconds() if hasattr(ra, "total_seconds") else float(ra)
 
 

@@ -4,9 +4,12 @@ itself may not import the store).
 
 `communitybot run` calls it once after creating the app:
 
-    from bot.telegram import build_telegram_adapter
-    build_telegram_adapter(app)          # adds the adapter when [telegram] enabled = true
+    adapter = build_telegram_adapter(app)    # None unless [telegram] enabled = true
+    if adapter is not None:
+        app.add_adapter(adapter)
     await app.run_forever(stop)
+
+(`bot.runner.ADAPTER_FACTORIES["telegram"] = "bot.telegram:build_telegram_adapter"`.)
 
 Import this module before loading the config, so `[telegram]` is a known section.
 """
@@ -132,15 +135,13 @@ def store_hooks(app: App) -> TelegramHooks:
 
 
 def build_telegram_adapter(app: App, config: Config | None = None) -> TelegramAdapter | None:
-    """Build the Telegram adapter from `[telegram]` and add it to `app`.
+    """Build the Telegram adapter from `[telegram]`, its hooks wired to `app`'s store.
 
-    Returns None (and adds nothing) when `[telegram] enabled` is false. Raises
+    Returns None when `[telegram] enabled` is false; the caller adds the adapter. Raises
     `ConfigError` naming the key when the token or webhook secret is missing.
     Connecting happens later, in `app.start()`.
     """
     config = config or app.config
     if not config.section("telegram").enabled:
         return None
-    adapter = TelegramAdapter(telegram_options(config), store_hooks(app))
-    app.add_adapter(adapter)
-    return adapter
+    return TelegramAdapter(telegram_options(config), store_hooks(app))
