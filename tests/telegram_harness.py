@@ -10,12 +10,13 @@ import itertools
 import time
 from pathlib import Path
 
+from telegram_fake_api import BOT_ID, FakeBotApi, group, user
+
 import bot.telegram  # noqa: F401  (registers [telegram] before the config is read)
 from adapters.telegram import TelegramAdapter
 from bot.app import App
 from bot.config import load_config_text
 from bot.telegram import build_telegram_adapter
-from telegram_fake_api import BOT_ID, FakeBotApi, group, user
 
 GROUP = -1001000000001
 OTHER = -1001000000002

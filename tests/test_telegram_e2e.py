@@ -4,10 +4,10 @@ fake Bot API server, asserting on the calls the fake received and on the store."
 from __future__ import annotations
 
 import pytest
-
-from storage.events import EventKind
 from telegram_fake_api import FakeBotApi
 from telegram_harness import GROUP, OTHER, PEOPLE, TgHarness, group, until
+
+from storage.events import EventKind
 
 
 @pytest.fixture
