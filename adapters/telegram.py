@@ -155,6 +155,11 @@ class TelegramAdapter(TelegramOutbox):
         except TelegramError:
             log.warning("telegram: shutdown failed", exc_info=True)
 
+    @property
+    def webhook_port(self) -> int | None:
+        """The port the webhook server listens on (None in polling mode)."""
+        return self._webhook.bound_port if self._webhook is not None else None
+
     def handled(self, update_id: int) -> bool:
         """True once every update up to `update_id` was handled (polling mode)."""
         mark = self._poller.watermark() if self._poller is not None else None

@@ -47,7 +47,7 @@ class TelegramSettings:
     poll_timeout: int = setting(30, "Long-polling timeout in seconds (polling mode).")
     webhook_url: str = setting("", "Public HTTPS URL Telegram posts updates to; empty = long polling.")
     webhook_listen: str = setting("127.0.0.1", "Address the webhook server listens on (behind your TLS proxy).")
-    webhook_port: int = setting(8443, "Port the webhook server listens on.")
+    webhook_port: int = setting(8443, "Port the webhook server listens on (0: any free port).")
     webhook_secret_env: str = setting(
         "", "Environment variable holding the webhook secret token (required with webhook_url).", secret_env=True
     )
@@ -66,8 +66,8 @@ class TelegramSettings:
                 return f"webhook_url must be an https:// URL (Telegram requires TLS), got {self.webhook_url!r}"
             if not self.webhook_secret_env:
                 return "webhook_url is set, so webhook_secret_env must name the variable holding the secret token"
-        if not 0 < self.webhook_port < 65536:
-            return f"webhook_port must be 1-65535, got {self.webhook_port}"
+        if not 0 <= self.webhook_port < 65536:
+            return f"webhook_port must be 0-65535, got {self.webhook_port}"
         if self.admin_cache_ttl < 0:
             return f"admin_cache_ttl must be >= 0, got {self.admin_cache_ttl}"
         return None

@@ -260,7 +260,8 @@ class FakeBotApi:
         chat = self._check_chat(p)
         return {"id": chat, "type": "supergroup", "title": "Chat", "accent_color_id": 0, "max_reaction_count": 11,
                 "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                        "unique_gifts": False, "premium_subscription": False},
+                                        "unique_gifts": False, "premium_subscription": False,
+                                        "gifts_from_channels": False},
                 "permissions": {"can_send_messages": True, "can_send_photos": True, "can_invite_users": True}}
 
     async def _ok(self, p: dict) -> bool:
