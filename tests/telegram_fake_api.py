@@ -75,6 +75,7 @@ class FakeBotApi:
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(50_000)
         self._runner: web.AppRunner | None = None
+        self._closing = False
         self.port = 0
         self.me = user(BOT_ID, "Community Bot", BOT_USERNAME, is_bot=True)
 
@@ -91,6 +92,7 @@ class FakeBotApi:
 
     async def stop(self) -> None:
         """Stop serving; pending long polls end."""
+        self._closing = True
         async with self._new_update:
             self._new_update.notify_all()
         if self._runner is not None:
@@ -213,7 +215,7 @@ class FakeBotApi:
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         deadline = time.monotonic() + timeout
         async with self._new_update:
-            while not self.updates and time.monotonic() < deadline:
+            while not self.updates and time.monotonic() < deadline and not self._closing:
                 try:
                     await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
                 except TimeoutError:
