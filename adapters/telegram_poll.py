@@ -131,23 +131,27 @@ class Poller:
                 await net.wait()
                 continue
             net.reset()
-            fresh = 0
             for u in updates:
                 uid = u.update_id
                 if uid in self._inflight or uid in self._done or (self.offset is not None and uid < self.offset):
                     continue  # redelivered while we still work on it, or already handled
-                fresh += 1
                 self._inflight.add(uid)
                 self._max_seen = uid if self._max_seen is None else max(self._max_seen, uid)
                 self._enqueue(u)
-            if not fresh and self._inflight:
-                # Telegram keeps returning what we have not acknowledged; wait for a
-                # handler to finish instead of polling in a tight loop.
-                self._progress.clear()
+            if self._inflight:
+                # Telegram answers from the oldest unacknowledged update on, so polling
+                # again now would only fetch (and parse) the same batch. Wait until the
+                # batch is handled; a group that stays slow longer than the poll timeout
+                # (held by its rate limit, say) does not hold up the others for longer.
                 try:
-                    await asyncio.wait_for(self._progress.wait(), self.timeout)
+                    await asyncio.wait_for(self._drained(), self.timeout or 1.0)
                 except TimeoutError:
                     pass
+
+    async def _drained(self) -> None:
+        while self._inflight:
+            self._progress.clear()
+            await self._progress.wait()
 
     def _enqueue(self, update: Update) -> None:
         key = chat_key(update)
