@@ -35,13 +35,14 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from telegram import Update  # noqa: E402
+from telegram_fake_api import FakeBotApi, group, user  # noqa: E402
+
 import bot.telegram  # noqa: E402,F401  (registers [telegram])
 from adapters.telegram_events import TranslateContext, to_event  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import load_config_text  # noqa: E402
 from bot.telegram import build_telegram_adapter  # noqa: E402
-from telegram import Update  # noqa: E402
-from telegram_fake_api import FakeBotApi, group, user  # noqa: E402
 
 WORDS = "data model python pandas rubric capstone question answer week lecture plot 数据 模型 作业 вопрос".split()
 
