@@ -24,14 +24,14 @@ from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from telegram import Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from adapters.base import EventSink
 from adapters.telegram_events import ALLOWED_UPDATES, PLATFORM, TranslateContext, to_event
 from adapters.telegram_out import TelegramOutbox
-from adapters.telegram_poll import Poller, WebhookServer
+from adapters.telegram_poll import Backoff, Poller, WebhookServer
 from storage.events import EventKind
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,15 @@ MEMBERSHIP_WINDOW = 120.0
 
 async def _nothing(*_a) -> None:
     return None
+
+
+class TelegramStartError(Exception):
+    """Telegram refused to let the bot start (a wrong token); the message says what to fix."""
+
+
+def _log_end(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("telegram: polling stopped: %r", task.exception())
 
 
 @dataclass
@@ -115,12 +124,42 @@ class TelegramAdapter(TelegramOutbox):
         self._poller: Poller | None = None
         self._poll_task: asyncio.Task | None = None
         self._webhook: WebhookServer | None = None
+        self._connect_task: asyncio.Task | None = None
         self.received = 0
 
     # -- lifecycle ------------------------------------------------------------------
     async def start(self, sink: EventSink) -> None:
-        """Connect (`getMe`), then poll or set the webhook; returns once receiving."""
+        """Connect (`getMe`), then poll or set the webhook.
+
+        A rejected token raises `TelegramStartError` at once; an unreachable Bot API
+        is retried with back-off in the background so the rest of the bot starts.
+        """
         self.sink = sink
+        try:
+            await self._connect()
+        except InvalidToken as exc:
+            raise TelegramStartError(
+                "Telegram rejected the bot token: check the environment variable that "
+                "[telegram] token_env names (the token comes from @BotFather)"
+            ) from exc
+        except NetworkError as exc:
+            log.warning("telegram: cannot reach the Bot API (%s); retrying in the background", exc)
+            self._connect_task = asyncio.create_task(self._connect_later(), name="telegram-connect")
+
+    async def _connect_later(self) -> None:
+        retry = Backoff(*self.options.backoff)
+        while True:
+            await retry.wait()
+            try:
+                await self._connect()
+                return
+            except InvalidToken:
+                log.error("telegram: the bot token was rejected; Telegram stays off")
+                return
+            except NetworkError as exc:
+                log.warning("telegram: still cannot reach the Bot API: %s", exc)
+
+    async def _connect(self) -> None:
         await self.bot.initialize()
         me = self.bot.bot
         self.bot_id, self.bot_username = me.id, me.username
@@ -136,6 +175,7 @@ class TelegramAdapter(TelegramOutbox):
         await self.bot.delete_webhook(drop_pending_updates=False)
         self._poller = Poller(self.bot, self.handle_update, ALLOWED_UPDATES, o.poll_timeout, o.backoff)
         self._poll_task = asyncio.create_task(self._poller.run(), name="telegram-poll")
+        self._poll_task.add_done_callback(_log_end)
         log.info("telegram: @%s polling", self.bot_username)
 
     async def stop(self, ack: bool = True) -> None:
@@ -144,6 +184,10 @@ class TelegramAdapter(TelegramOutbox):
         `ack=False` skips acknowledging the last handled updates (they are redelivered
         and stored once) - what a crash looks like to Telegram; tests use it.
         """
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+            await asyncio.gather(self._connect_task, return_exceptions=True)
+            self._connect_task = None
         if self._poller is not None:
             await self._poller.stop(self._poll_task, ack=ack)
             self._poller = self._poll_task = None

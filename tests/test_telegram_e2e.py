@@ -7,6 +7,7 @@ import pytest
 from telegram_fake_api import FakeBotApi
 from telegram_harness import GROUP, OTHER, PEOPLE, TgHarness, group, until
 
+from adapters.telegram import TelegramStartError
 from storage.events import EventKind
 
 
@@ -195,3 +196,25 @@ async def test_migration_notices_merge_both_ids(tg):
     events = await tg.stored(big)
     assert [e.text for e in events if e.kind is EventKind.MESSAGE] == ["old history", "new chat, notice not handled yet"]
     assert len([e for e in events if e.kind is EventKind.SERVICE]) == 1
+
+
+async def test_unreachable_api_at_start_is_retried_in_the_background(tmp_path, fake, monkeypatch):
+    monkeypatch.setenv("TEST_TG_TOKEN", fake.token)
+    fake.fail("getMe", 502, "Bad Gateway", times=2)
+    h = await TgHarness(tmp_path, fake).start()
+    try:
+        await h.say("alice", "made it")
+        assert [e.text for e in await h.stored()] == ["made it"]
+        assert len(fake.called("getMe")) == 3
+    finally:
+        await h.close()
+
+
+async def test_a_wrong_token_is_a_clear_error(tmp_path, fake, monkeypatch):
+    monkeypatch.setenv("TEST_TG_TOKEN", "123:WRONG")
+    h = TgHarness(tmp_path, fake)
+    try:
+        with pytest.raises(TelegramStartError, match="token_env"):
+            await h.start()
+    finally:
+        await h.close()
