@@ -265,7 +265,7 @@ def _build(data: dict[str, Any], where: str, path: Path | None, require_secrets:
     for name, cls in SECTIONS.items():
         sections.setdefault(name, cls())
     cfg = Config(sections, groups, path)
-    for name, inst in sections.items():
+    for inst in sections.values():
         for f in dataclasses.fields(inst):
             if f.metadata.get("secret_env"):
                 add_secret(os.environ.get(getattr(inst, f.name) or ""))

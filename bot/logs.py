@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from storage.events import Event
 
-_ctx: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("communitybot_log_ctx", default={})
+_ctx: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("communitybot_log_ctx", default=None)
 _SECRETS: set[str] = set()
 
 
@@ -37,7 +37,7 @@ def redact(text: str) -> str:
 
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        ctx = _ctx.get()
+        ctx = _ctx.get() or {}
         record.cb_platform = ctx.get("platform", "")
         record.cb_group = ctx.get("group", "")
         record.cb_event = ctx.get("event", "")
