@@ -218,3 +218,37 @@ async def test_a_wrong_token_is_a_clear_error(tmp_path, fake, monkeypatch):
             await h.start()
     finally:
         await h.close()
+
+
+async def test_communitybot_run_serves_telegram(tmp_path, fake):
+    """`communitybot run` with [telegram] enabled, as a real process, until SIGTERM."""
+    import asyncio
+    import os
+    import signal
+    import sys
+
+    from storage.store import EventStore
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[telegram]\nenabled = true\ntoken_env = "RUN_TG_TOKEN"\n'
+                   f'api_base_url = "{fake.base_url}"\npoll_timeout = 1\n', encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'run.db'}"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(cfg), "--db", db,
+        env={**os.environ, "RUN_TG_TOKEN": fake.token}, stderr=asyncio.subprocess.PIPE)
+    try:
+        await until(lambda: fake.called("getUpdates"), "the bot polling", tries=3000)
+        await fake.push(message={"message_id": 3, "date": 1764072000, "chat": group(GROUP, "Run"),
+                                 "from": PEOPLE["alice"], "text": "/ping"})
+        await until(lambda: fake.called("sendMessage"), "the answer", tries=3000)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert fake.called("sendMessage")[0].params["text"] == "pong"
+    store = await EventStore.open(db)
+    try:
+        g = await store.group("telegram", str(GROUP))
+        assert [e.text for e in await store.events(g.pk)] == ["/ping"]
+    finally:
+        await store.close()
