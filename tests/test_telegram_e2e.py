@@ -252,3 +252,17 @@ async def test_communitybot_run_serves_telegram(tmp_path, fake):
         assert [e.text for e in await store.events(g.pk)] == ["/ping"]
     finally:
         await store.close()
+
+
+async def test_command_in_a_forum_topic_is_answered_in_that_topic(tg):
+    forum = {**group(GROUP, "Forum"), "is_forum": True}
+    await tg.push(message={"message_id": 500, "date": tg.now(), "chat": forum, "from": PEOPLE["bob"],
+                           "text": "/ping", "message_thread_id": 40, "is_topic_message": True,
+                           "reply_to_message": {"message_id": 40, "date": tg.now(), "chat": forum,
+                                                "from": PEOPLE["admin"],
+                                                "forum_topic_created": {"name": "Homework", "icon_color": 7322096}}})
+    await tg.settle()
+    (call,) = tg.fake.called("sendMessage")
+    assert int(call.params["message_thread_id"]) == 40 and call.params["text"] == "pong"
+    (e,) = await tg.stored()
+    assert e.channel_id == "40" and e.reply_to_id is None
