@@ -19,7 +19,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
@@ -86,7 +86,6 @@ class TelegramOptions:
     #: How often PTB's rate limiter retries a request after `RetryAfter`.
     max_retries: int = 3
     rate_limit: bool = True
-    extra: dict = field(default_factory=dict)
 
     @property
     def file_url(self) -> str:
@@ -125,6 +124,7 @@ class TelegramAdapter(TelegramOutbox):
         self._poll_task: asyncio.Task | None = None
         self._webhook: WebhookServer | None = None
         self._connect_task: asyncio.Task | None = None
+        #: Updates handled so far (for status and metrics).
         self.received = 0
 
     # -- lifecycle ------------------------------------------------------------------
