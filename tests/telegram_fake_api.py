@@ -32,6 +32,8 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    #: What the fake answered (None for an error).
+    result: Any = None
 
 
 class FakeError(Exception):
@@ -162,7 +164,8 @@ class FakeBotApi:
         if request.match_info["token"] != self.token:
             return self._error(FakeError(401, "Unauthorized"))
         params, files = await self._params(request)
-        self.calls.append(Call(method, params, files))
+        call = Call(method, params, files)
+        self.calls.append(call)
         pending = self._failures.get(method)
         if pending:
             return self._error(pending.pop(0))
@@ -173,6 +176,7 @@ class FakeBotApi:
             result = await handler(params)
         except FakeError as exc:
             return self._error(exc)
+        call.result = result
         return web.json_response({"ok": True, "result": result})
 
     @staticmethod
