@@ -220,40 +220,6 @@ async def test_a_wrong_token_is_a_clear_error(tmp_path, fake, monkeypatch):
         await h.close()
 
 
-async def test_communitybot_run_serves_telegram(tmp_path, fake):
-    """`communitybot run` with [telegram] enabled, as a real process, until SIGTERM."""
-    import asyncio
-    import os
-    import signal
-    import sys
-
-    from storage.store import EventStore
-
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[telegram]\nenabled = true\ntoken_env = "RUN_TG_TOKEN"\n'
-                   f'api_base_url = "{fake.base_url}"\npoll_timeout = 1\n', encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'run.db'}"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(cfg), "--db", db,
-        env={**os.environ, "RUN_TG_TOKEN": fake.token}, stderr=asyncio.subprocess.PIPE)
-    try:
-        await until(lambda: fake.called("getUpdates"), "the bot polling", tries=3000)
-        await fake.push(message={"message_id": 3, "date": 1764072000, "chat": group(GROUP, "Run"),
-                                 "from": PEOPLE["alice"], "text": "/ping"})
-        await until(lambda: fake.called("sendMessage"), "the answer", tries=3000)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    assert fake.called("sendMessage")[0].params["text"] == "pong"
-    store = await EventStore.open(db)
-    try:
-        g = await store.group("telegram", str(GROUP))
-        assert [e.text for e in await store.events(g.pk)] == ["/ping"]
-    finally:
-        await store.close()
-
-
 async def test_command_in_a_forum_topic_is_answered_in_that_topic(tg):
     forum = {**group(GROUP, "Forum"), "is_forum": True}
     await tg.push(message={"message_id": 500, "date": tg.now(), "chat": forum, "from": PEOPLE["bob"],
@@ -268,15 +234,19 @@ async def test_command_in_a_forum_topic_is_answered_in_that_topic(tg):
     assert e.channel_id == "40" and e.reply_to_id is None
 
 
-async def test_sigkill_mid_stream_then_restart_loses_nothing(tmp_path, fake):
-    """The real process is killed (SIGKILL) while updates stream in; after a restart every
-    update is stored, none twice, and the offset moved past all of them."""
+async def test_communitybot_run_killed_mid_stream_loses_nothing(tmp_path, fake):
+    """`communitybot run` with [telegram] enabled, as a real process: killed (SIGKILL)
+    while updates stream in, then restarted: every update stored, none twice; it answers
+    commands and stops cleanly on SIGTERM."""
     import asyncio
     import os
+    import signal
+    import sqlite3
     import sys
 
     from storage.store import EventStore
 
+    n = 60
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[telegram]\nenabled = true\ntoken_env = "RUN_TG_TOKEN"\n'
                    f'api_base_url = "{fake.base_url}"\npoll_timeout = 1\n', encoding="utf-8")
@@ -284,12 +254,10 @@ async def test_sigkill_mid_stream_then_restart_loses_nothing(tmp_path, fake):
     env = {**os.environ, "RUN_TG_TOKEN": fake.token}
     argv = [sys.executable, "-m", "bot", "run", "--config", str(cfg), "--db", db]
     ids = []
-    for i in range(300):
+    for i in range(n):
         ids.append(await fake.push(message={"message_id": 1000 + i, "date": 1764072000 + i,
                                             "chat": group(GROUP - i % 3, "G"), "from": PEOPLE["alice"],
                                             "text": f"message {i}"}))
-    proc = await asyncio.create_subprocess_exec(*argv, env=env, stderr=asyncio.subprocess.DEVNULL)
-    import sqlite3
 
     def stored_now() -> int:
         try:
@@ -298,18 +266,25 @@ async def test_sigkill_mid_stream_then_restart_loses_nothing(tmp_path, fake):
         except sqlite3.OperationalError:
             return 0  # not migrated yet
 
-    await until(lambda: stored_now() >= 20, "some updates stored", tries=3000)
+    proc = await asyncio.create_subprocess_exec(*argv, env=env, stderr=asyncio.subprocess.DEVNULL)
+    await until(lambda: stored_now() >= 10, "some updates stored", tries=3000)
     proc.kill()  # SIGKILL: no shutdown, no final acknowledgement
     await proc.wait()
     before = stored_now()
-    assert 20 <= before < 300  # killed in the middle of the stream
+    assert 10 <= before < n  # killed in the middle of the stream
     assert max(fake.offsets) <= ids[before]  # nothing past the stored prefix was acknowledged
-    proc = await asyncio.create_subprocess_exec(*argv, env=env, stderr=asyncio.subprocess.DEVNULL)
+
+    proc = await asyncio.create_subprocess_exec(*argv, env=env, stderr=asyncio.subprocess.PIPE)
     try:
         await until(lambda: max(fake.offsets) > ids[-1], "all updates acknowledged", tries=6000)
+        await fake.push(message={"message_id": 5000, "date": 1764079999, "chat": group(GROUP, "G"),
+                                 "from": PEOPLE["bob"], "text": "/ping"})
+        await until(lambda: fake.called("sendMessage"), "the answer", tries=3000)
     finally:
-        proc.terminate()
-        await proc.wait()
+        proc.send_signal(signal.SIGTERM)
+        _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert [c.params["text"] for c in fake.called("sendMessage")] == ["pong"]
     store = await EventStore.open(db)
     try:
         texts = []
@@ -317,4 +292,4 @@ async def test_sigkill_mid_stream_then_restart_loses_nothing(tmp_path, fake):
             texts += [e.text for e in await store.events(g.pk)]
     finally:
         await store.close()
-    assert sorted(texts) == sorted(f"message {i}" for i in range(300))
+    assert sorted(texts) == sorted([f"message {i}" for i in range(n)] + ["/ping"])
