@@ -1,0 +1,255 @@
+"""`EventFrame`: a group's events as columns of numpy arrays, the input of every model.
+
+Scoring never walks `Event` objects one by one on its hot path. The frame interns
+member, channel and message ids into integer codes once (with `np.unique`, in C), keeps
+the texts joined into one lower-cased string with their start offsets, and resolves each
+reply to the index of the message it answers. Everything downstream is `np.bincount`,
+boolean masks and sparse matrices over these arrays.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from storage.events import Event, EventKind
+
+#: Kind codes used in `EventFrame.kind` (index into this tuple).
+KINDS: tuple[EventKind, ...] = tuple(EventKind)
+KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+MESSAGE = KIND_CODE[EventKind.MESSAGE]
+REACTION = KIND_CODE[EventKind.REACTION]
+JOIN = KIND_CODE[EventKind.JOIN]
+LEAVE = KIND_CODE[EventKind.LEAVE]
+DELETE = KIND_CODE[EventKind.DELETE]
+
+#: Separates texts in `EventFrame.joined`; never typed by people.
+SEP = "\x1e"
+
+# A question: a question mark anywhere, an en/ru question word opening the message, or
+# a Chinese question word / final particle (Chinese has no spaces, so no \b there).
+_QUESTION = re.compile(
+    r"[?？]"
+    r"|" + re.escape(SEP) + r"\s*(?:how|what|why|when|where|which|who|whom|whose|"
+    r"can|could|does|do|did|is|are|should|would|anyone|any\s+idea)\b"
+    r"|" + re.escape(SEP) + r"\s*(?:как|что|почему|зачем|где|когда|кто|какой|какая|какие|"
+    r"можно|подскажите|есть\s+ли)(?![а-яё])"
+    r"|怎么|怎样|如何|为什么|为何|什么|哪里|哪个|哪些|是否|有没有|能不能|可不可以|请问"
+    r"|[吗呢嘛](?=\s*(?:" + re.escape(SEP) + r"|$))",
+)
+
+
+def match_docs(pattern: re.Pattern[str], joined: str, starts: np.ndarray) -> np.ndarray:
+    """Index of the text each match of `pattern` in `joined` falls in (one per match).
+
+    The scan runs in the regex engine over one string; only the matches, far fewer than
+    the texts, pass through Python.
+    """
+    pos = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
+    if pos.size == 0:
+        return pos
+    # A match at a separator belongs to the text after it.
+    return np.searchsorted(starts, pos, side="right") - 1
+
+
+@dataclass
+class EventFrame:
+    """A group's events as aligned numpy columns (row i is event i, in time order).
+
+    Codes are -1 where a value is missing. `texts[i]` is event i's text ("" for
+    reactions, joins, ...); `joined` is every text lower-cased, each preceded by `SEP`,
+    and `starts[i]` is where text i's separator sits in it.
+    """
+
+    ts: np.ndarray  # float64 epoch seconds
+    kind: np.ndarray  # int8 index into KINDS
+    member: np.ndarray  # int32 member code
+    target: np.ndarray  # int32 member code of the replied/reacted-to author
+    channel: np.ndarray  # int32 channel code
+    reply_ev: np.ndarray  # int64 index of the replied-to event, -1 if unknown
+    link_count: np.ndarray  # int32
+    is_bot: np.ndarray  # bool, per event
+    mention_ptr: np.ndarray  # int64 CSR pointer into mention_member, len n+1
+    mention_member: np.ndarray  # int32 member codes
+    texts: list[str]
+    members: np.ndarray  # member ids (str) by code
+    channels: np.ndarray  # channel ids (str) by code
+    names: dict[str, str] = field(default_factory=dict)
+    joined: str = ""
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    question: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    @property
+    def n(self) -> int:
+        """Number of events."""
+        return int(self.ts.size)
+
+    @property
+    def n_members(self) -> int:
+        """Number of distinct members (ids seen as author, target or mention)."""
+        return int(self.members.size)
+
+    def member_bot(self) -> np.ndarray:
+        """True for members whose events are flagged as a bot's."""
+        out = np.zeros(self.n_members, bool)
+        has = self.member >= 0
+        out[self.member[has & self.is_bot]] = True
+        return out
+
+    def code(self, member_id: str) -> int:
+        """The code of a member id, or -1 when the frame has never seen it."""
+        i = int(np.searchsorted(self.members, member_id))
+        return i if i < self.members.size and self.members[i] == member_id else -1
+
+    def name(self, code: int) -> str:
+        """Display name of member `code` (its id when the name is unknown)."""
+        mid = str(self.members[code])
+        return self.names.get(mid) or mid
+
+
+def _intern(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted unique non-empty values, codes with -1 for "")."""
+    uniq, inv = np.unique(values, return_inverse=True)
+    codes = inv.astype(np.int32)
+    if uniq.size and uniq[0] == "":
+        codes -= 1
+        uniq = uniq[1:]
+    return uniq, codes
+
+
+def build_frame(
+    ts: Sequence[float] | np.ndarray,
+    kind: Sequence[str] | np.ndarray,
+    member: Sequence[str],
+    target: Sequence[str],
+    channel: Sequence[str],
+    message_id: Sequence[str],
+    reply_to: Sequence[str],
+    mentions: Sequence[str],
+    texts: list[str],
+    link_count: Sequence[int] | np.ndarray,
+    is_bot: Sequence[bool] | np.ndarray,
+    names: dict[str, str] | None = None,
+) -> EventFrame:
+    """Build a frame from columns (missing values as ""; `mentions` space-separated ids).
+
+    Rows are sorted by time. Deleted messages (a DELETE event with the same message id)
+    are dropped with their delete events, so a removed message scores nothing.
+    """
+    ts_a = np.asarray(ts, dtype=np.float64)
+    n = ts_a.size
+    for col, label in ((kind, "kind"), (member, "member"), (texts, "texts"), (message_id, "message_id")):
+        if len(col) != n:
+            raise ValueError(f"build_frame: column {label!r} has {len(col)} rows, ts has {n}")
+    kind_codes = np.array([KIND_CODE[EventKind(k)] for k in dict.fromkeys(kind)], np.int8)
+    kind_lut = dict(zip(dict.fromkeys(kind), kind_codes, strict=True))
+    kind_a = np.fromiter((kind_lut[k] for k in kind), np.int8, n) if n else np.zeros(0, np.int8)
+    mid_a = np.asarray(message_id, dtype=str) if n else np.zeros(0, "U1")
+    keep = np.ones(n, bool)
+    deleted = kind_a == DELETE
+    if deleted.any():
+        gone = np.unique(mid_a[deleted & (mid_a != "")])
+        keep &= ~(np.isin(mid_a, gone) & ((kind_a == MESSAGE) | (kind_a == KIND_CODE[EventKind.EDIT])))
+    keep &= ~deleted
+    order = np.argsort(ts_a, kind="stable")
+    order = order[keep[order]]
+
+    def col(values, dtype=str):
+        a = np.asarray(values, dtype=dtype) if n else np.zeros(0, dtype)
+        return a[order]
+
+    ts_a, kind_a, mid_a = ts_a[order], kind_a[order], mid_a[order]
+    mem_s, tgt_s, ch_s, rep_s = col(member), col(target), col(channel), col(reply_to)
+    men_list = [mentions[i] for i in order] if n else []
+    men_tokens = " ".join(men_list).split()
+    men_counts = np.fromiter((m.count(" ") + 1 if m else 0 for m in men_list), np.int64, len(men_list))
+    all_ids = np.concatenate([mem_s, tgt_s, np.asarray(men_tokens, dtype=str)]) if n else np.zeros(0, str)
+    members, codes = _intern(all_ids)
+    m = len(order)
+    member_c, target_c, men_c = codes[:m], codes[m : 2 * m], codes[2 * m :]
+    channels, channel_c = _intern(ch_s)
+    reply_ev = _resolve_replies(kind_a, mid_a, rep_s)
+    # Adapters usually fill the target; for imports that only give reply ids, use the
+    # author of the resolved message.
+    fill = (target_c < 0) & (reply_ev >= 0)
+    target_c = target_c.copy()
+    target_c[fill] = member_c[reply_ev[fill]]
+    texts_o = [texts[i] for i in order]
+    starts = np.zeros(m, np.int64)
+    if m:
+        lengths = np.fromiter(map(len, texts_o), np.int64, m) + 1
+        starts[1:] = np.cumsum(lengths)[:-1]
+    joined = (SEP + SEP.join(texts_o)).lower() if m else ""
+    question = np.zeros(m, bool)
+    if m:
+        question[match_docs(_QUESTION, joined, starts)] = True
+        question &= kind_a == MESSAGE
+    return EventFrame(
+        ts=ts_a,
+        kind=kind_a,
+        member=member_c,
+        target=target_c,
+        channel=channel_c,
+        reply_ev=reply_ev,
+        link_count=col(link_count, np.int32),
+        is_bot=col(is_bot, bool),
+        mention_ptr=np.concatenate([[0], np.cumsum(men_counts)]).astype(np.int64),
+        mention_member=men_c.astype(np.int32),
+        texts=texts_o,
+        members=members,
+        channels=channels,
+        names=dict(names or {}),
+        joined=joined,
+        starts=starts,
+        question=question,
+    )
+
+
+def _resolve_replies(kind: np.ndarray, mid: np.ndarray, reply_to: np.ndarray) -> np.ndarray:
+    """For each event, the index of the message event its reply_to id names (-1 if none)."""
+    n = kind.size
+    out = np.full(n, -1, np.int64)
+    if n == 0:
+        return out
+    is_msg = (kind == MESSAGE) & (mid != "")
+    msg_idx = np.flatnonzero(is_msg)
+    if msg_idx.size == 0:
+        return out
+    ids = mid[msg_idx]
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    has = reply_to != ""
+    q = reply_to[has]
+    pos = np.searchsorted(sorted_ids, q)
+    pos_c = np.minimum(pos, sorted_ids.size - 1)
+    hit = sorted_ids[pos_c] == q
+    res = np.full(q.size, -1, np.int64)
+    res[hit] = msg_idx[order[pos_c[hit]]]
+    out[has] = res
+    return out
+
+
+def frame_from_events(events: Iterable[Event], names: dict[str, str] | None = None) -> EventFrame:
+    """Build a frame from `Event` objects (tests, imports, small groups)."""
+    evs = [e for e in events if not (e.kind is EventKind.REACTION and e.data.get("removed"))]
+    nm = dict(names or {})
+    for e in evs:
+        if e.member_id and e.member_name:
+            nm.setdefault(e.member_id, e.member_name)
+    return build_frame(
+        ts=[e.time.timestamp() for e in evs],
+        kind=[e.kind.value for e in evs],
+        member=[e.member_id or "" for e in evs],
+        target=[e.target_member_id or "" for e in evs],
+        channel=[e.channel_id or "" for e in evs],
+        message_id=[e.message_id or "" for e in evs],
+        reply_to=[e.reply_to_id or "" for e in evs],
+        mentions=[" ".join(e.mentions) for e in evs],
+        texts=[e.text or "" if e.kind is EventKind.MESSAGE else "" for e in evs],
+        link_count=[e.link_count for e in evs],
+        is_bot=[e.is_bot for e in evs],
+        names=nm,
+    )

@@ -1,0 +1,199 @@
+"""Interests: tags per member, recommendations, and "who can answer this".
+
+Tags come from two places: the group's taxonomy (tag → keywords in any language, from
+the config) and the group's own vocabulary (terms with the highest TF-IDF across
+members: words in spaced scripts, character bigrams in Chinese). Each message's tag
+hits are normalised to sum to 1, and a member's interest vector I is the sum over
+their messages. Matching is one regex scan over the frame's joined corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from scoring.frame import MESSAGE, EventFrame
+from scoring.textvec import CharTfidf, count_matrix
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+#: A Latin or Cyrillic letter or digit (text is lower-cased): a keyword must not sit
+#: inside a longer word, but may follow Chinese directly ("学python").
+_LETTER = "[0-9a-zа-яё]"
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
+#: Function words that TF-IDF alone would let through in small groups.
+STOPWORDS = frozenset(
+    "the and for that this with you are was have not but can what how why when just "
+    "from they will would there their about been one all any our out get has had its "
+    "also like then than them some more very into only your which who make does did "
+    "это что как для все так его она они мне был была были есть еще уже или нет там "
+    "где кто чем тоже меня тебя если когда можно нужно очень".split()
+) | {"我们", "你们", "他们", "这个", "那个", "什么", "怎么", "可以", "没有", "就是", "一个", "不是"}
+
+
+def vocabulary_terms(text: str) -> list[str]:
+    """Terms of a lower-cased text: words of 3+ letters, and bigrams of Chinese runs."""
+    terms = [w for w in _WORD.findall(_CJK.sub(" ", text)) if w not in STOPWORDS]
+    for run in _CJK_RUN.findall(text):
+        terms.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return [t for t in terms if t not in STOPWORDS]
+
+
+def keyword_regex(keywords: Sequence[str]) -> re.Pattern[str]:
+    """One pattern matching any keyword. Chinese keywords match anywhere; others match
+    at a word start, and short ones (≤ 3 letters) only as whole words, so "ai" does not
+    match "aim" while "программ" matches "программирование"."""
+    parts = []
+    for kw in sorted({k.lower().strip() for k in keywords if k.strip()}, key=len, reverse=True):
+        esc = re.escape(kw)
+        if _CJK.search(kw):
+            parts.append(esc)
+        elif len(kw) <= 3:
+            parts.append(rf"(?<!{_LETTER}){esc}(?!{_LETTER})")
+        else:
+            parts.append(rf"(?<!{_LETTER}){esc}")
+    if not parts:
+        return re.compile(r"(?!x)x")
+    return re.compile("|".join(parts))
+
+
+def discover_vocabulary(
+    frame: EventFrame,
+    exclude: Sequence[str] = (),
+    top: int = 10,
+    min_members: int = 2,
+    sample: int = 20_000,
+) -> list[str]:
+    """The group's own most characteristic terms, by TF-IDF over member documents.
+
+    Uses at most `sample` messages, spread evenly over the history, so the cost is
+    bounded whatever the group's size. Terms equal to or containing an excluded keyword
+    (the taxonomy's) are skipped.
+    """
+    msgs = np.flatnonzero((frame.kind == MESSAGE) & ~frame.is_bot & (frame.member >= 0))
+    if msgs.size == 0:
+        return []
+    if msgs.size > sample:
+        msgs = msgs[np.linspace(0, msgs.size - 1, sample).astype(np.int64)]
+    docs: dict[int, list[str]] = {}
+    for i in msgs:  # bounded by `sample`
+        docs.setdefault(int(frame.member[i]), []).append(frame.texts[i].lower())
+    if len(docs) < min_members:
+        return []
+    vec = TfidfVectorizer(analyzer=vocabulary_terms, min_df=min_members, sublinear_tf=True)
+    try:
+        M = vec.fit_transform(" \n".join(d) for d in docs.values())
+    except ValueError:  # no term used by min_members members
+        return []
+    terms = vec.get_feature_names_out()
+    mass = np.asarray(M.sum(axis=0)).ravel()
+    ex = [e.lower() for e in exclude]
+    out: list[str] = []
+    for j in np.argsort(-mass, kind="stable"):
+        t = str(terms[j])
+        if any(e in t or t in e for e in ex) or any(t in o or o in t for o in out):
+            continue
+        out.append(t)
+        if len(out) >= top:
+            break
+    return out
+
+
+@dataclass
+class Interests:
+    """Tag vectors of members and channels, and text vectors for "who knows"."""
+
+    tags: list[str]
+    vocabulary: list[str]
+    members: np.ndarray  # members × tags, Σ of per-message normalised hits
+    channels: np.ndarray  # channels × tags
+    text: sp.csr_matrix | None  # members × hashed n-grams, L2-normalised TF-IDF
+    tfidf: CharTfidf | None
+    pattern: re.Pattern[str]
+    keyword_tags: dict[str, list[int]]
+
+    def top_tags(self, code: int, k: int = 5) -> list[tuple[str, float]]:
+        """A member's strongest tags with their share of the member's tagged messages."""
+        row = self.members[code]
+        total = row.sum()
+        if total <= 0:
+            return []
+        order = np.argsort(-row, kind="stable")[:k]
+        return [(self.tags[j], float(row[j] / total)) for j in order if row[j] > 0]
+
+    def text_tags(self, text: str) -> np.ndarray:
+        """The tag vector of one text (hits normalised to sum to 1)."""
+        v = np.zeros(len(self.tags))
+        for m in self.pattern.finditer(text.lower()):
+            for j in self.keyword_tags.get(m.group(0), ()):
+                v[j] += 1
+        return v / v.sum() if v.sum() else v
+
+
+def interests(
+    frame: EventFrame,
+    taxonomy: Mapping[str, Sequence[str]],
+    vocabulary: int = 10,
+    text_vectors: bool = True,
+) -> Interests:
+    """Compute every member's and channel's interest vector over taxonomy tags plus
+    up to `vocabulary` discovered terms."""
+    for tag, kws in taxonomy.items():
+        if isinstance(kws, str) or not all(isinstance(k, str) for k in kws):
+            raise TypeError(f"taxonomy tag {tag!r}: keywords must be a list of strings")
+    all_kw = [k for kws in taxonomy.values() for k in kws]
+    vocab = discover_vocabulary(frame, exclude=[*all_kw, *taxonomy]) if vocabulary else []
+    vocab = vocab[:vocabulary]
+    tags = [*taxonomy, *vocab]
+    keyword_tags: dict[str, list[int]] = {}
+    for j, (_tag, kws) in enumerate(taxonomy.items()):
+        for k in kws:
+            keyword_tags.setdefault(k.lower().strip(), []).append(j)
+    for j, term in enumerate(vocab, start=len(taxonomy)):
+        keyword_tags.setdefault(term, []).append(j)
+    pattern = keyword_regex(list(keyword_tags))
+    n, nt = frame.n_members, len(tags)
+    hits_ev, hits_tag = _scan(pattern, keyword_tags, frame)
+    ok = (frame.kind[hits_ev] == MESSAGE) & ~frame.is_bot[hits_ev] & (frame.member[hits_ev] >= 0)
+    hits_ev, hits_tag = hits_ev[ok], hits_tag[ok]
+    per_msg = np.bincount(hits_ev, minlength=frame.n) if hits_ev.size else np.zeros(frame.n)
+    w = 1.0 / per_msg[hits_ev] if hits_ev.size else np.zeros(0)
+    M = sp.coo_matrix((w, (frame.member[hits_ev], hits_tag)), shape=(n, nt)).toarray()
+    ch = frame.channel[hits_ev]
+    okc = ch >= 0
+    C = sp.coo_matrix((w[okc], (ch[okc], hits_tag[okc])), shape=(frame.channels.size, nt)).toarray()
+    text = tfidf = None
+    if text_vectors and frame.n:
+        rows = np.where((frame.kind == MESSAGE) & ~frame.is_bot, frame.member, -1)
+        counts = count_matrix(frame.joined, frame.starts, rows, n)
+        tfidf = CharTfidf()
+        text = tfidf.fit_transform(counts)
+    return Interests(tags, vocab, M, C, text, tfidf, pattern, keyword_tags)
+
+
+def _scan(pattern: re.Pattern[str], keyword_tags: dict[str, list[int]], frame: EventFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(event index, tag) for every keyword hit in the corpus: one regex pass."""
+    pos: list[int] = []
+    tag: list[int] = []
+    for m in pattern.finditer(frame.joined):
+        ts = keyword_tags[m.group(0)]
+        pos.extend([m.start()] * len(ts))
+        tag.extend(ts)
+    if not pos:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ev = np.searchsorted(frame.starts, np.asarray(pos, np.int64), side="right") - 1
+    return ev, np.asarray(tag, np.int64)
+
+
+def cosine_rows(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every row of A with v (0 where either is all zeros)."""
+    na = np.linalg.norm(A, axis=1)
+    nv = float(np.linalg.norm(v))
+    if nv == 0:
+        return np.zeros(A.shape[0])
+    return np.divide(A @ v, na * nv, out=np.zeros(A.shape[0]), where=na > 0)
