@@ -102,11 +102,12 @@ def stage(
     weeks = len(s.active)
     latest = float(s.active[-1]) if weeks else 0.0
     if weeks < min_weeks or latest < min_active:
-        return Stage(
-            "creation",
-            f"{weeks} weeks of history (< {min_weeks}) or {latest:g} active members last week (< {min_active})",
-            {"weeks": float(weeks), "active_last_week": latest},
+        why = (
+            f"{weeks} week(s) of history (< {min_weeks})"
+            if weeks < min_weeks
+            else f"{latest:g} active members last week (< {min_active})"
         )
+        return Stage("creation", why, {"weeks": float(weeks), "active_last_week": latest})
     recent = slice(max(0, weeks - window), weeks)
     act = s.active[recent]
     growth = _slope(act)

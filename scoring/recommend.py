@@ -113,13 +113,14 @@ def who_knows(
     bots: np.ndarray | None = None,
     weights: tuple[float, float, float] = (0.5, 0.3, 0.2),
     k: int = 3,
+    min_text: float = 0.1,
 ) -> list[Expert]:
     """Members ranked for answering `question`.
 
     score = a·text + b·tags + c·answers, where text is the cosine of the question with
     the member's messages (char n-gram TF-IDF), tags the cosine of tag vectors, and
     answers the member's answered questions scaled to the group's best answerer. Only
-    members with some topical fit (text or tags) are returned.
+    members with a topical fit (text above `min_text`, or a shared tag) are returned.
     """
     if not question.strip():
         raise ValueError("the question is empty")
@@ -134,7 +135,7 @@ def who_knows(
     ans = np.asarray(answers, dtype=float)
     ans = ans / ans.max() if ans.size and ans.max() > 0 else np.zeros(n)
     score = a * text + b * tags + c * ans
-    fit = (text > 0.05) | (tags > 0)
+    fit = (text > min_text) | (tags > 0)
     if bots is not None:
         fit &= ~bots
     fit[list(exclude)] = False

@@ -58,10 +58,13 @@ class WindowScores:
         return (int(where[0]) + 1, int(order.size)) if where.size else None
 
 
-def window_scores(frame: EventFrame, now: float, window: str, params: ScoringParams | None = None) -> WindowScores:
-    """Features, activity (weighted sum), influence (PageRank blend) for one window."""
+def window_scores(
+    frame: EventFrame, now: float, window: str, params: ScoringParams | None = None, since: float | None = None
+) -> WindowScores:
+    """Features, activity (weighted sum), influence (PageRank blend) for one window
+    ("7d", "30d", "all"; or any label with an explicit `since`)."""
     p = params or ScoringParams()
-    since = window_start(now, window)
+    since = window_start(now, window) if since is None else since
     feats = member_features(frame, now, since=since, half_life_days=p.half_life_days)
     w = weight_vector({**DEFAULT_WEIGHTS, **(p.weights or {})})
     act = weighted_sum(feats.X, w)

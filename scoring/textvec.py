@@ -1,7 +1,7 @@
 """Character n-gram TF-IDF computed with numpy, for any script without a segmenter.
 
-Texts are turned into one array of Unicode code points; every run of 2 and 3 letters
-inside a word becomes a hashed n-gram column. This is what scikit-learn's
+Texts are turned into one array of Unicode code points; every run of 3 letters inside
+a word, and every pair of CJK characters, becomes a hashed n-gram column. This is what scikit-learn's
 `TfidfVectorizer(analyzer="char_wb")` does, but vectorised over the whole corpus at
 once, which matters at a million messages. Chinese needs no segmenter: its bigrams are
 its words more often than not; Russian and English stems share trigrams across endings.
@@ -44,6 +44,8 @@ def ngram_hashes(text: str, ns: tuple[int, ...] = (2, 3), bits: int = BITS) -> t
         for k in range(n):
             h = h * np.uint64(0x110000) + cp[k : k + m]
             good &= ok[k : k + m]
+            if n == 2:  # Latin and Cyrillic bigrams ("th", "ст") are noise; CJK ones are words
+                good &= cp[k : k + m] >= 0x2E80
         h = h * np.uint64(n + 1)  # keep a bigram and a trigram from sharing a bucket
         pos = np.flatnonzero(good)
         pos_out.append(pos)
@@ -81,16 +83,28 @@ def count_matrix(joined: str, starts: np.ndarray, rows: np.ndarray, n_rows: int,
 class CharTfidf:
     """TF-IDF over hashed character n-grams: fit on documents, transform queries."""
 
-    def __init__(self, bits: int = BITS) -> None:
+    def __init__(self, bits: int = BITS, max_df: float = 0.5) -> None:
         self.bits = bits
+        self.max_df = max_df
         self.transformer = TfidfTransformer(sublinear_tf=True)
+        self.keep: np.ndarray | None = None
 
     def fit_transform(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        """Learn IDF from the documents' counts and return their L2-normalised vectors."""
-        return self.transformer.fit_transform(counts).tocsr()
+        """Learn IDF from the documents' counts and return their L2-normalised vectors.
+
+        N-grams in more than `max_df` of the documents ("th", "的") are dropped, as
+        scikit-learn's `max_df` does: they make everyone look alike.
+        """
+        n_docs = max(int((counts.getnnz(axis=1) > 0).sum()), 1)
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        self.keep = (df <= max(1.0, self.max_df * n_docs)).astype(np.float64)
+        return self.transformer.fit_transform(self._mask(counts)).tocsr()
+
+    def _mask(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        return counts @ sp.diags(self.keep) if self.keep is not None else counts
 
     def transform_text(self, text: str) -> sp.csr_matrix:
         """One query text as a 1 × 2**bits TF-IDF row (L2-normalised)."""
         _, buckets = ngram_hashes(text.lower(), bits=self.bits)
         c = sp.coo_matrix((np.ones(buckets.size), (np.zeros(buckets.size, np.int64), buckets)), shape=(1, 1 << self.bits)).tocsr()
-        return self.transformer.transform(c).tocsr()
+        return self.transformer.transform(self._mask(c)).tocsr()

@@ -1,0 +1,186 @@
+"""The score cache: loads a group's events into an `EventFrame` incrementally and keeps
+computed scores so `/top` answers from memory.
+
+Only rows added since the last load are read (by row id), so a refresh of a group with a
+million events reads the new rows, not the million. Scores are recomputed when events
+arrived or the cache is older than `cache_seconds`: before answering for small groups
+(under `sync_limit` events), in a background thread for big ones, which keep answering
+from the previous result meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from scoring.frame import EventFrame, build_frame
+from scoring.interest import Interests, interests
+from scoring.scores import ScoringParams, WindowScores, window_scores
+from storage.events import EventKind
+from storage.models import EventRow
+from storage.store import GroupInfo
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+WINDOWS = ("7d", "30d", "all")
+_KINDS = [k.value for k in (EventKind.MESSAGE, EventKind.REACTION, EventKind.JOIN, EventKind.LEAVE, EventKind.DELETE, EventKind.EDIT)]
+_COLS = ("ts", "kind", "member_id", "target_member_id", "channel_id", "message_id", "reply_to_id", "mentions", "text", "link_count", "is_bot")
+
+
+@dataclass
+class Columns:
+    """A group's events as plain column lists, grown in place by `load_new`."""
+
+    last_id: int = 0
+    cols: dict[str, list] = field(default_factory=lambda: {c: [] for c in _COLS})
+
+    def __len__(self) -> int:
+        return len(self.cols["ts"])
+
+
+async def load_new(app: App, group: GroupInfo, columns: Columns) -> int:
+    """Append the group's rows stored since the last call; returns how many."""
+    t = EventRow.__table__
+    q = (
+        select(t.c.id, *[t.c[c] for c in _COLS], t.c.data)
+        .where(t.c.group_pk == group.pk, t.c.id > columns.last_id, t.c.kind.in_(_KINDS))
+        .order_by(t.c.id)
+    )
+    n = 0
+    c = columns.cols
+    async with app.store.engine.connect() as conn:
+        result = await conn.stream(q.execution_options(yield_per=20000))
+        async for part in result.partitions(20000):
+            for r in part:
+                if r.kind == "reaction" and r.data and '"removed": true' in r.data:
+                    continue  # a removed reaction takes nothing back it never gave
+                c["ts"].append(r.ts)
+                c["kind"].append(r.kind)
+                c["member_id"].append(r.member_id or "")
+                c["target_member_id"].append(r.target_member_id or "")
+                c["channel_id"].append(r.channel_id or "")
+                c["message_id"].append(r.message_id or "")
+                c["reply_to_id"].append(r.reply_to_id or "")
+                c["mentions"].append(r.mentions or "")
+                c["text"].append((r.text or "") if r.kind == "message" else "")
+                c["link_count"].append(r.link_count or 0)
+                c["is_bot"].append(bool(r.is_bot))
+            n += len(part)
+            columns.last_id = part[-1].id
+    return n
+
+
+def frame_of(columns: Columns, names: dict[str, str]) -> EventFrame:
+    """Build the frame from loaded columns (numpy work; run it off the event loop)."""
+    c = columns.cols
+    return build_frame(
+        ts=c["ts"], kind=c["kind"], member=c["member_id"], target=c["target_member_id"],
+        channel=c["channel_id"], message_id=c["message_id"], reply_to=c["reply_to_id"],
+        mentions=c["mentions"], texts=c["text"], link_count=c["link_count"], is_bot=c["is_bot"],
+        names=names,
+    )
+
+
+@dataclass
+class Snapshot:
+    """Everything computed for a group at one moment."""
+
+    now: float
+    frame: EventFrame
+    windows: dict[str, WindowScores]
+    interests: Interests | None
+    events: int
+
+
+@dataclass
+class GroupCache:
+    """One group's loaded columns, latest snapshot and refresh state."""
+
+    columns: Columns = field(default_factory=Columns)
+    snapshot: Snapshot | None = None
+    dirty: bool = True
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    task: asyncio.Task | None = None
+
+
+def params_from(settings: Any) -> ScoringParams:
+    """ScoringParams from the group's `[scoring]` settings."""
+    return ScoringParams(
+        half_life_days=settings.half_life_days,
+        weights=settings.weights,
+        edge_weights=settings.edge_weights,
+        influence_weights=settings.influence_weights,
+        pagerank_share=settings.pagerank_share,
+        damping=settings.damping,
+    )
+
+
+def compute(frame: EventFrame, now: float, settings: Any, with_interests: bool = True) -> Snapshot:
+    """Scores for every window plus interests: pure numpy, safe to run in a thread."""
+    p = params_from(settings)
+    wins = {w: window_scores(frame, now, w, p) for w in WINDOWS}
+    it = interests(frame, settings.taxonomy, vocabulary=settings.vocabulary_tags) if with_interests else None
+    return Snapshot(now, frame, wins, it, frame.n)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background score refresh failed", exc_info=task.exception())
+
+
+class ScoreService:
+    """Per-group cached scores (the `scoring` service of the app)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.groups: dict[int, GroupCache] = {}
+        self._pending: dict[int, set[tuple[str, str]]] = {}
+
+    async def pending(self, group_pk: int) -> set[tuple[str, str]]:
+        """(member, channel) pairs recommended and not yet taken up (loaded once)."""
+        if group_pk not in self._pending:
+            self._pending[group_pk] = await self.app.services["recommendation_log"].pending_channels(group_pk)
+        return self._pending[group_pk]
+
+    def mark_dirty(self, group_pk: int) -> None:
+        """New events arrived: the next read refreshes (now or in the background)."""
+        self.groups.setdefault(group_pk, GroupCache()).dirty = True
+
+    async def snapshot(self, group: GroupInfo, fresh: bool = False) -> Snapshot:
+        """The group's scores, refreshed first when stale and cheap (or `fresh`)."""
+        gc = self.groups.setdefault(group.pk, GroupCache())
+        settings = await self.app.settings("scoring", group)
+        now = self.app.clock.now().timestamp()
+        snap = gc.snapshot
+        stale = snap is None or gc.dirty or now - snap.now > settings.cache_seconds
+        if not stale:
+            return snap
+        if snap is None or fresh or len(gc.columns) < settings.sync_limit:
+            return await self._refresh(group, gc, settings)
+        if gc.task is None or gc.task.done():
+            gc.task = asyncio.create_task(self._refresh(group, gc, settings))
+            gc.task.add_done_callback(_log_failure)
+        return snap
+
+    async def _refresh(self, group: GroupInfo, gc: GroupCache, settings: Any) -> Snapshot:
+        async with gc.lock:
+            now = self.app.clock.now().timestamp()
+            if gc.snapshot is not None and not gc.dirty and gc.snapshot.now == now:
+                return gc.snapshot
+            gc.dirty = False
+            await load_new(self.app, group, gc.columns)
+            names = await self.app.store.member_names(group.platform)
+            frame = await asyncio.to_thread(frame_of, gc.columns, names)
+            gc.snapshot = await asyncio.to_thread(compute, frame, now, settings)
+            return gc.snapshot
+
+    def drop(self, group_pk: int) -> None:
+        """Forget a group's cache (after settings that change scores were updated)."""
+        self.groups.pop(group_pk, None)
