@@ -81,6 +81,7 @@ class EventFrame:
     joined: str = ""
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     question: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    _index: dict[str, int] | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -101,8 +102,9 @@ class EventFrame:
 
     def code(self, member_id: str) -> int:
         """The code of a member id, or -1 when the frame has never seen it."""
-        i = int(np.searchsorted(self.members, member_id))
-        return i if i < self.members.size and self.members[i] == member_id else -1
+        if self._index is None:
+            self._index = {str(m): i for i, m in enumerate(self.members)}
+        return self._index.get(member_id, -1)
 
     def name(self, code: int) -> str:
         """Display name of member `code` (its id when the name is unknown)."""
@@ -110,14 +112,14 @@ class EventFrame:
         return self.names.get(mid) or mid
 
 
-def _intern(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted unique non-empty values, codes with -1 for "")."""
-    uniq, inv = np.unique(values, return_inverse=True)
-    codes = inv.astype(np.int32)
-    if uniq.size and uniq[0] == "":
-        codes -= 1
-        uniq = uniq[1:]
-    return uniq, codes
+def _intern(values: Sequence[str], table: dict[str, int]) -> np.ndarray:
+    """Codes of `values` in `table` (new values are added), -1 for "".
+
+    A dict lookup per value: about ten times faster than sorting a million strings
+    with np.unique, and the codes keep first-seen order.
+    """
+    get = table.setdefault
+    return np.fromiter((get(v, len(table)) if v else -1 for v in values), np.int32, len(values))
 
 
 def build_frame(
@@ -144,40 +146,43 @@ def build_frame(
     for col, label in ((kind, "kind"), (member, "member"), (texts, "texts"), (message_id, "message_id")):
         if len(col) != n:
             raise ValueError(f"build_frame: column {label!r} has {len(col)} rows, ts has {n}")
-    kind_codes = np.array([KIND_CODE[EventKind(k)] for k in dict.fromkeys(kind)], np.int8)
-    kind_lut = dict(zip(dict.fromkeys(kind), kind_codes, strict=True))
-    kind_a = np.fromiter((kind_lut[k] for k in kind), np.int8, n) if n else np.zeros(0, np.int8)
-    mid_a = np.asarray(message_id, dtype=str) if n else np.zeros(0, "U1")
+    lut = {k: KIND_CODE[EventKind(k)] for k in dict.fromkeys(kind)}
+    kind_a = np.fromiter((lut[k] for k in kind), np.int8, n)
+    # Message ids: codes, so deletes and replies are matched by integer comparisons.
+    mids: dict[str, int] = {}
+    mid_c = _intern(message_id, mids)
     keep = np.ones(n, bool)
     deleted = kind_a == DELETE
     if deleted.any():
-        gone = np.unique(mid_a[deleted & (mid_a != "")])
-        keep &= ~(np.isin(mid_a, gone) & ((kind_a == MESSAGE) | (kind_a == KIND_CODE[EventKind.EDIT])))
+        gone = np.unique(mid_c[deleted & (mid_c >= 0)])
+        keep &= ~(np.isin(mid_c, gone) & ((kind_a == MESSAGE) | (kind_a == KIND_CODE[EventKind.EDIT])))
     keep &= ~deleted
-    order = np.argsort(ts_a, kind="stable")
-    order = order[keep[order]]
-
-    def col(values, dtype=str):
-        a = np.asarray(values, dtype=dtype) if n else np.zeros(0, dtype)
-        return a[order]
-
-    ts_a, kind_a, mid_a = ts_a[order], kind_a[order], mid_a[order]
-    mem_s, tgt_s, ch_s, rep_s = col(member), col(target), col(channel), col(reply_to)
-    men_list = [mentions[i] for i in order] if n else []
-    men_tokens = " ".join(men_list).split()
-    men_counts = np.fromiter((m.count(" ") + 1 if m else 0 for m in men_list), np.int64, len(men_list))
-    all_ids = np.concatenate([mem_s, tgt_s, np.asarray(men_tokens, dtype=str)]) if n else np.zeros(0, str)
-    members, codes = _intern(all_ids)
-    m = len(order)
-    member_c, target_c, men_c = codes[:m], codes[m : 2 * m], codes[2 * m :]
-    channels, channel_c = _intern(ch_s)
-    reply_ev = _resolve_replies(kind_a, mid_a, rep_s)
+    in_order = bool((np.diff(ts_a) >= 0).all())
+    if in_order:
+        order = np.flatnonzero(keep)  # rows from the store come in time order already
+    else:
+        order = np.argsort(ts_a, kind="stable")
+        order = order[keep[order]]
+    m = int(order.size)
+    full = in_order and m == n  # order is the identity: no reordering of the lists
+    pick = (lambda seq: list(seq)) if full else (lambda seq: [seq[i] for i in order])
+    ts_a, kind_a, mid_c = ts_a[order], kind_a[order], mid_c[order]
+    table: dict[str, int] = {}
+    member_c = _intern(pick(member), table)
+    target_c = _intern(pick(target), table)
+    men_list = pick(mentions)
+    men_counts = np.fromiter((v.count(" ") + 1 if v else 0 for v in men_list), np.int64, m)
+    men_c = _intern(" ".join(men_list).split(), table)
+    members = np.array(list(table), dtype=object)
+    ch_table: dict[str, int] = {}
+    channel_c = _intern(pick(channel), ch_table)
+    reply_c = np.fromiter((mids.get(r, -1) if r else -1 for r in pick(reply_to)), np.int64, m)
+    reply_ev = _resolve_replies(kind_a, mid_c, reply_c, len(mids))
     # Adapters usually fill the target; for imports that only give reply ids, use the
     # author of the resolved message.
     fill = (target_c < 0) & (reply_ev >= 0)
-    target_c = target_c.copy()
     target_c[fill] = member_c[reply_ev[fill]]
-    texts_o = [texts[i] for i in order]
+    texts_o = pick(texts)
     starts = np.zeros(m, np.int64)
     if m:
         lengths = np.fromiter(map(len, texts_o), np.int64, m) + 1
@@ -187,6 +192,8 @@ def build_frame(
     if m:
         question[match_docs(_QUESTION, joined, starts)] = True
         question &= kind_a == MESSAGE
+    link_a = np.asarray(link_count, dtype=np.int32)[order] if n else np.zeros(0, np.int32)
+    bot_a = np.asarray(is_bot, dtype=bool)[order] if n else np.zeros(0, bool)
     return EventFrame(
         ts=ts_a,
         kind=kind_a,
@@ -194,13 +201,13 @@ def build_frame(
         target=target_c,
         channel=channel_c,
         reply_ev=reply_ev,
-        link_count=col(link_count, np.int32),
-        is_bot=col(is_bot, bool),
+        link_count=link_a,
+        is_bot=bot_a,
         mention_ptr=np.concatenate([[0], np.cumsum(men_counts)]).astype(np.int64),
         mention_member=men_c.astype(np.int32),
         texts=texts_o,
         members=members,
-        channels=channels,
+        channels=np.array(list(ch_table), dtype=object),
         names=dict(names or {}),
         joined=joined,
         starts=starts,
@@ -208,27 +215,16 @@ def build_frame(
     )
 
 
-def _resolve_replies(kind: np.ndarray, mid: np.ndarray, reply_to: np.ndarray) -> np.ndarray:
-    """For each event, the index of the message event its reply_to id names (-1 if none)."""
-    n = kind.size
-    out = np.full(n, -1, np.int64)
-    if n == 0:
+def _resolve_replies(kind: np.ndarray, mid: np.ndarray, reply: np.ndarray, n_ids: int) -> np.ndarray:
+    """For each event, the index of the message event whose id code it replies to."""
+    out = np.full(kind.size, -1, np.int64)
+    if kind.size == 0 or n_ids == 0:
         return out
-    is_msg = (kind == MESSAGE) & (mid != "")
-    msg_idx = np.flatnonzero(is_msg)
-    if msg_idx.size == 0:
-        return out
-    ids = mid[msg_idx]
-    order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
-    has = reply_to != ""
-    q = reply_to[has]
-    pos = np.searchsorted(sorted_ids, q)
-    pos_c = np.minimum(pos, sorted_ids.size - 1)
-    hit = sorted_ids[pos_c] == q
-    res = np.full(q.size, -1, np.int64)
-    res[hit] = msg_idx[order[pos_c[hit]]]
-    out[has] = res
+    where = np.full(n_ids, -1, np.int64)
+    is_msg = np.flatnonzero((kind == MESSAGE) & (mid >= 0))
+    where[mid[is_msg]] = is_msg
+    has = reply >= 0
+    out[has] = where[reply[has]]
     return out
 
 

@@ -32,34 +32,57 @@ STOPWORDS = frozenset(
     "from they will would there their about been one all any our out get has had its "
     "also like then than them some more very into only your which who make does did "
     "это что как для все так его она они мне был была были есть еще уже или нет там "
-    "где кто чем тоже меня тебя если когда можно нужно очень".split()
-) | {"我们", "你们", "他们", "这个", "那个", "什么", "怎么", "可以", "没有", "就是", "一个", "不是"}
+    "где кто чем тоже меня тебя если когда можно нужно очень "
+    # chat filler: frequent, but nobody's interest
+    "thanks thank agree great good nice yes okay cool hello please point sure "
+    "спасибо привет согласен отлично хорошо работает".split()
+) | {"我们", "你们", "他们", "这个", "那个", "什么", "怎么", "可以", "没有", "就是", "一个", "不是",
+     "谢谢", "感谢", "你好", "哈哈", "同意", "为什", "么会"}
+
+
+#: Chinese function characters: a bigram holding one is usually two half-words
+#: ("谢分" from 谢谢分享), never a topic.
+_CJK_FUNCTION = frozenset("的了是在我你他她它们有和就不也都很吗呢吧啊个上下为什怎么这那会样谢还要到说对把被让给")
 
 
 def vocabulary_terms(text: str) -> list[str]:
-    """Terms of a lower-cased text: words of 3+ letters, and bigrams of Chinese runs."""
+    """Terms of a lower-cased text: words of 3+ letters, and bigrams of Chinese runs
+    without function characters."""
     terms = [w for w in _WORD.findall(_CJK.sub(" ", text)) if w not in STOPWORDS]
     for run in _CJK_RUN.findall(text):
-        terms.extend(run[i : i + 2] for i in range(len(run) - 1))
+        terms.extend(
+            run[i : i + 2] for i in range(len(run) - 1) if run[i] not in _CJK_FUNCTION and run[i + 1] not in _CJK_FUNCTION
+        )
     return [t for t in terms if t not in STOPWORDS]
 
 
 def keyword_regex(keywords: Sequence[str]) -> re.Pattern[str]:
-    """One pattern matching any keyword. Chinese keywords match anywhere; others match
-    at a word start, and short ones (≤ 3 letters) only as whole words, so "ai" does not
-    match "aim" while "программ" matches "программирование"."""
-    parts = []
-    for kw in sorted({k.lower().strip() for k in keywords if k.strip()}, key=len, reverse=True):
-        esc = re.escape(kw)
-        if _CJK.search(kw):
-            parts.append(esc)
-        elif len(kw) <= 3:
-            parts.append(rf"(?<!{_LETTER}){esc}(?!{_LETTER})")
-        else:
-            parts.append(rf"(?<!{_LETTER}){esc}")
-    if not parts:
+    """One pattern matching any keyword, longest first.
+
+    The pattern is a plain alternation of literals so the regex engine can skip
+    quickly to possible first characters; the word-boundary rule is checked per match
+    by `keyword_ok` (lookbehinds in the pattern made the scan five times slower).
+    """
+    kws = sorted({k.lower().strip() for k in keywords if k.strip()}, key=len, reverse=True)
+    if not kws:
         return re.compile(r"(?!x)x")
-    return re.compile("|".join(parts))
+    return re.compile("|".join(re.escape(k) for k in kws))
+
+
+_LETTER_RE = re.compile(_LETTER)
+
+
+def keyword_ok(text: str, start: int, end: int) -> bool:
+    """Whether the keyword matched at text[start:end] stands where a keyword may:
+    Chinese keywords anywhere; others at a word start, and short ones (≤ 3 letters)
+    only as whole words, so "ai" does not match "aim" while "программ" matches
+    "программирование"."""
+    kw = text[start:end]
+    if _CJK.search(kw):
+        return True
+    if start > 0 and _LETTER_RE.match(text, start - 1):
+        return False
+    return not (len(kw) <= 3 and end < len(text) and _LETTER_RE.match(text, end))
 
 
 def discover_vocabulary(
@@ -85,7 +108,8 @@ def discover_vocabulary(
         docs.setdefault(int(frame.member[i]), []).append(frame.texts[i].lower())
     if len(docs) < min_members:
         return []
-    vec = TfidfVectorizer(analyzer=vocabulary_terms, min_df=min_members, sublinear_tf=True)
+    # max_df: a term nearly everyone uses is the group's small talk, not an interest.
+    vec = TfidfVectorizer(analyzer=vocabulary_terms, min_df=min_members, max_df=0.5 if len(docs) >= 10 else 1.0, sublinear_tf=True)
     try:
         M = vec.fit_transform(" \n".join(d) for d in docs.values())
     except ValueError:  # no term used by min_members members
@@ -129,7 +153,10 @@ class Interests:
     def text_tags(self, text: str) -> np.ndarray:
         """The tag vector of one text (hits normalised to sum to 1)."""
         v = np.zeros(len(self.tags))
-        for m in self.pattern.finditer(text.lower()):
+        low = text.lower()
+        for m in self.pattern.finditer(low):
+            if not keyword_ok(low, m.start(), m.end()):
+                continue
             for j in self.keyword_tags.get(m.group(0), ()):
                 v[j] += 1
         return v / v.sum() if v.sum() else v
@@ -180,7 +207,10 @@ def _scan(pattern: re.Pattern[str], keyword_tags: dict[str, list[int]], frame: E
     """(event index, tag) for every keyword hit in the corpus: one regex pass."""
     pos: list[int] = []
     tag: list[int] = []
-    for m in pattern.finditer(frame.joined):
+    joined = frame.joined
+    for m in pattern.finditer(joined):
+        if not keyword_ok(joined, m.start(), m.end()):
+            continue
         ts = keyword_tags[m.group(0)]
         pos.extend([m.start()] * len(ts))
         tag.extend(ts)

@@ -10,7 +10,7 @@ import numpy as np
 from scoring.features import member_features
 from scoring.frame import frame_from_events
 from scoring.health import cohort_retention, going_quiet, health, question_stats
-from scoring.interest import interests, keyword_regex
+from scoring.interest import interests, keyword_ok, keyword_regex
 from scoring.recommend import Item, channel_items, recommend, who_knows
 from storage.events import Event, EventKind
 
@@ -55,8 +55,10 @@ def test_each_language_gets_its_topic():
 
 
 def test_short_keywords_match_whole_words_only_and_follow_chinese():
-    p = keyword_regex(["ai", "python"])
-    assert [m.group(0) for m in p.finditer("aim for ai, 学python")] == ["ai", "python"]
+    p = keyword_regex(["ai", "python", "программ"])
+    text = "aim for ai, 学python, программирование, rapid"
+    found = [m.group(0) for m in p.finditer(text) if keyword_ok(text, m.start(), m.end())]
+    assert found == ["ai", "python", "программ"]
 
 
 def test_vocabulary_tags_come_from_the_group():
