@@ -153,13 +153,12 @@ def load_store(cols: dict, path: Path) -> None:
 
 async def bench_top(path: Path) -> None:
     """/top through the real app: cold, warm, and right after a new message."""
-    from bot.testing import BotHarness
-    from bot.clock import FakeClock
     from datetime import UTC, datetime
+
+    from bot.testing import BotHarness
 
     bot = await BotHarness.create(path.parent, db_url=f"sqlite:///{path}")
     bot.clock.set(datetime.fromtimestamp(NOW, UTC))
-    bot.app.clock = bot.clock if isinstance(bot.clock, FakeClock) else bot.app.clock
     print("\n/top through the app (SQLite store, FakeAdapter):")
     for label in ("cold (load 1M rows + compute)", "warm (cached)", "warm again"):
         t0 = time.perf_counter()
