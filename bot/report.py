@@ -39,7 +39,7 @@ def build_report(group: GroupInfo, snap: Snapshot, settings: Any, since: float |
     """The report as one JSON-friendly dict (see `render_text` / `render_html`)."""
     f = snap.frame
     now = reference_time(f.ts, snap.now)
-    ws = window_scores(f, now, "report", params_from(settings), since=since) if since or now != snap.now else snap.windows["all"]
+    ws = window_scores(f, now, "all", params_from(settings), since=since) if since or now != snap.now else snap.windows["all"]
     it = snap.interests
     order = ws.ranking("activity")
     inf_rank = {int(c): i + 1 for i, c in enumerate(ws.ranking("influence"))}

@@ -97,7 +97,8 @@ def question_stats(frame: EventFrame, now: float, since: float | None = None) ->
     on_q = q[to]
     # Replies are time-sorted, so the first reply to each question comes first.
     qs, first = np.unique(to[on_q], return_index=True)
-    delays = frame.ts[rep_idx[on_q][first]] - frame.ts[qs]
+    # Clock skew between platforms can put a reply a moment before its question.
+    delays = np.maximum(frame.ts[rep_idx[on_q]][first] - frame.ts[qs], 0.0)
     median = float(np.median(delays) / 60.0) if delays.size else None
     return QuestionStats(int(asked.size), int(qs.size), median)
 

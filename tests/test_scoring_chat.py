@@ -111,3 +111,21 @@ async def test_chinese_group_gets_chinese_replies(bot):
     await conversation(bot)
     await bot.app.store.update_group(bot.group.pk, language="zh-CN")
     assert "活跃度排行" in await bot.ask("bob", "/top")
+
+
+async def test_big_groups_answer_from_cache_and_refresh_in_background(tmp_path):
+    from bot.testing import BotHarness
+
+    bot = await BotHarness.create(tmp_path, config="[scoring]\nsync_limit = 1\n")
+    try:
+        await bot.say("alice", "hello")
+        assert "1. alice" in await bot.ask("bob", "/top all")  # no cache yet: computed now
+        for i in range(4):
+            await bot.say("erin", f"message {i}")
+        assert "1. alice" in await bot.ask("bob", "/top all")  # stale answer, refresh started
+        task = bot.app.services["scoring"].groups[bot.group.pk].task
+        assert task is not None
+        await task
+        assert "1. erin" in await bot.ask("bob", "/top all")
+    finally:
+        await bot.close()

@@ -206,3 +206,17 @@ def test_lifecycle_decline_by_falling_engagement_names_the_rule():
     st = stage(s)
     assert st.stage == "decline" and "messages per active member" in st.rule
     assert st.numbers["retention"] == pytest.approx(0.3)
+
+
+def test_frame_order_of_input_does_not_matter():
+    events = [
+        ev("alice", t=0, message_id="1", text="Why is it slow?"),
+        ev("chen", t=1, message_id="2", text="Profile it first", reply_to_id="1"),
+        ev("bob", "reaction", t=2, message_id="2", target_member_id="chen"),
+    ]
+    a = frame_from_events(events)
+    b = frame_from_events(events[::-1])
+    fa = member_features(a, now=10 * 3600.0 + a.ts.max())
+    fb = member_features(b, now=10 * 3600.0 + b.ts.max())
+    for m in ("alice", "bob", "chen"):
+        assert fa.as_dict(a.code(m)) == fb.as_dict(b.code(m))
