@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from scoring.frame import EventFrame, build_frame
 from scoring.interest import Interests, interests
@@ -45,35 +45,50 @@ class Columns:
         return len(self.cols["ts"])
 
 
+def _column(t, name: str):
+    # Only messages' texts are scored; an edit's text would only take memory.
+    if name == "text":
+        return case((t.c.kind == "message", t.c.text), else_="").label("text")
+    return t.c[name]
+
+
+#: Rows per query when loading: keyset pages keep memory and transactions bounded.
+PAGE = 200_000
+
+
 async def load_new(app: App, group: GroupInfo, columns: Columns) -> int:
-    """Append the group's rows stored since the last call; returns how many."""
+    """Append the group's rows stored since the last call; returns how many.
+
+    Pages by row id and transposes each page with zip(*rows): a plain fetch per page is
+    about twice as fast as streaming, and no Python code runs per cell.
+    """
     t = EventRow.__table__
-    q = (
-        select(t.c.id, *[t.c[c] for c in _COLS], t.c.data)
-        .where(t.c.group_pk == group.pk, t.c.id > columns.last_id, t.c.kind.in_(_KINDS))
-        .order_by(t.c.id)
-    )
     n = 0
     c = columns.cols
     async with app.store.engine.connect() as conn:
-        result = await conn.stream(q.execution_options(yield_per=20000))
-        async for part in result.partitions(20000):
-            for r in part:
-                if r.kind == "reaction" and r.data and '"removed": true' in r.data:
-                    continue  # a removed reaction takes nothing back it never gave
-                c["ts"].append(r.ts)
-                c["kind"].append(r.kind)
-                c["member_id"].append(r.member_id or "")
-                c["target_member_id"].append(r.target_member_id or "")
-                c["channel_id"].append(r.channel_id or "")
-                c["message_id"].append(r.message_id or "")
-                c["reply_to_id"].append(r.reply_to_id or "")
-                c["mentions"].append(r.mentions or "")
-                c["text"].append((r.text or "") if r.kind == "message" else "")
-                c["link_count"].append(r.link_count or 0)
-                c["is_bot"].append(bool(r.is_bot))
-            n += len(part)
-            columns.last_id = part[-1].id
+        while True:
+            q = (
+                select(t.c.id, *[_column(t, col) for col in _COLS], t.c.data)
+                .where(t.c.group_pk == group.pk, t.c.id > columns.last_id, t.c.kind.in_(_KINDS))
+                .order_by(t.c.id)
+                .limit(PAGE)
+            )
+            rows = (await conn.execute(q)).all()
+            if not rows:
+                break
+            columns.last_id = rows[-1][0]
+            # A removed reaction takes nothing back it never gave: drop it.
+            rows = [r for r in rows if not (r[2] == "reaction" and r[-1] and '"removed": true' in r[-1])]
+            if rows:
+                _, *cols, _data = zip(*rows, strict=True)
+                for name, values in zip(_COLS, cols, strict=True):
+                    if name in ("ts", "link_count", "kind"):
+                        c[name].extend(values)
+                    elif name == "is_bot":
+                        c[name].extend(map(bool, values))
+                    else:
+                        c[name].extend(v or "" for v in values)
+            n += len(rows)
     return n
 
 

@@ -9,12 +9,13 @@ boolean masks and sparse matrices over these arrays.
 
 from __future__ import annotations
 
-import re
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from scoring.textscan import codepoints, docs_of, find_keywords
 from storage.events import Event, EventKind
 
 #: Kind codes used in `EventFrame.kind` (index into this tuple).
@@ -29,30 +30,34 @@ DELETE = KIND_CODE[EventKind.DELETE]
 #: Separates texts in `EventFrame.joined`; never typed by people.
 SEP = "\x1e"
 
-# A question: a question mark anywhere, an en/ru question word opening the message, or
-# a Chinese question word / final particle (Chinese has no spaces, so no \b there).
-_QUESTION = re.compile(
-    r"[?？]"
-    r"|" + re.escape(SEP) + r"\s*(?:how|what|why|when|where|which|who|whom|whose|"
-    r"can|could|does|do|did|is|are|should|would|anyone|any\s+idea)\b"
-    r"|" + re.escape(SEP) + r"\s*(?:как|что|почему|зачем|где|когда|кто|какой|какая|какие|"
-    r"можно|подскажите|есть\s+ли)(?![а-яё])"
-    r"|怎么|怎样|如何|为什么|为何|什么|哪里|哪个|哪些|是否|有没有|能不能|可不可以|请问"
-    r"|[吗呢嘛](?=\s*(?:" + re.escape(SEP) + r"|$))",
+# A question: a question mark anywhere, an en/ru question word opening the message, a
+# Chinese question word anywhere, or a Chinese final particle ending the message.
+_Q_OPENERS = (
+    "how", "what", "why", "when", "where", "which", "who", "whom", "whose", "can", "could",
+    "does", "do", "did", "is", "are", "should", "would", "anyone", "any idea",
+    "как", "что", "почему", "зачем", "где", "когда", "кто", "какой", "какая", "какие",
+    "можно", "подскажите", "есть ли",
 )
+_Q_ANYWHERE = ("怎么", "怎样", "如何", "为什么", "为何", "什么", "哪里", "哪个", "哪些", "是否", "有没有", "能不能", "可不可以", "请问")
+_Q_MARKS = (ord("?"), ord("？"))
+_Q_PARTICLES = ("吗", "呢", "嘛")
+_Q_AFTER_PARTICLE = np.array([ord(c) for c in SEP + "?？!！。.~ "], dtype=np.uint32)
 
 
-def match_docs(pattern: re.Pattern[str], joined: str, starts: np.ndarray) -> np.ndarray:
-    """Index of the text each match of `pattern` in `joined` falls in (one per match).
-
-    The scan runs in the regex engine over one string; only the matches, far fewer than
-    the texts, pass through Python.
-    """
-    pos = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
-    if pos.size == 0:
-        return pos
-    # A match at a separator belongs to the text after it.
-    return np.searchsorted(starts, pos, side="right") - 1
+def question_texts(cp: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Indexes of the texts that ask something (see the rule above), vectorised over
+    the joined corpus `cp` (code points, lower-cased; each text preceded by SEP)."""
+    pos = [np.flatnonzero(np.isin(cp, _Q_MARKS))]
+    op, _ = find_keywords(cp, _Q_OPENERS)
+    pos.append(op[(op > 0) & (cp[np.maximum(op - 1, 0)] == ord(SEP))])
+    pos.append(find_keywords(cp, _Q_ANYWHERE)[0])
+    pp, _ = find_keywords(cp, _Q_PARTICLES)
+    nxt = pp + 1
+    end = nxt >= cp.size
+    ok = end.copy()
+    ok[~end] = np.isin(cp[nxt[~end]], _Q_AFTER_PARTICLE)
+    pos.append(pp[ok])
+    return np.unique(docs_of(np.concatenate(pos), starts))
 
 
 @dataclass
@@ -82,6 +87,7 @@ class EventFrame:
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     question: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     _index: dict[str, int] | None = field(default=None, repr=False)
+    _cp: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -92,6 +98,12 @@ class EventFrame:
     def n_members(self) -> int:
         """Number of distinct members (ids seen as author, target or mention)."""
         return int(self.members.size)
+
+    def codepoints(self) -> np.ndarray:
+        """`joined` as a uint32 array of code points (computed once, then kept)."""
+        if self._cp is None:
+            self._cp = codepoints(self.joined)
+        return self._cp
 
     def member_bot(self) -> np.ndarray:
         """True for members whose events are flagged as a bot's."""
@@ -112,14 +124,28 @@ class EventFrame:
         return self.names.get(mid) or mid
 
 
-def _intern(values: Sequence[str], table: dict[str, int]) -> np.ndarray:
-    """Codes of `values` in `table` (new values are added), -1 for "".
+def _table(*columns: Iterable[str]) -> dict[str, int]:
+    """Codes for every distinct value, in first-seen order ("" gets a code too)."""
+    keys = dict.fromkeys(itertools.chain(*columns))
+    return {k: i for i, k in enumerate(keys)}
 
-    A dict lookup per value: about ten times faster than sorting a million strings
-    with np.unique, and the codes keep first-seen order.
+
+def _codes(values: Sequence[str], table: dict[str, int]) -> np.ndarray:
+    """Codes of `values`, -1 for "" (the table's own code for "" is mapped away).
+
+    dict.fromkeys + map(dict.__getitem__) run in C: far faster than sorting a million
+    strings with np.unique.
     """
-    get = table.setdefault
-    return np.fromiter((get(v, len(table)) if v else -1 for v in values), np.int32, len(values))
+    codes = np.fromiter(map(table.__getitem__, values), np.int64, len(values))
+    empty = table.get("")
+    if empty is not None:
+        codes[codes == empty] = -1
+        codes[codes > empty] -= 1
+    return codes.astype(np.int32)
+
+
+def _ids(table: dict[str, int]) -> np.ndarray:
+    return np.array([k for k in table if k], dtype=object)
 
 
 def build_frame(
@@ -147,15 +173,13 @@ def build_frame(
         if len(col) != n:
             raise ValueError(f"build_frame: column {label!r} has {len(col)} rows, ts has {n}")
     lut = {k: KIND_CODE[EventKind(k)] for k in dict.fromkeys(kind)}
-    kind_a = np.fromiter((lut[k] for k in kind), np.int8, n)
-    # Message ids: codes, so deletes and replies are matched by integer comparisons.
-    mids: dict[str, int] = {}
-    mid_c = _intern(message_id, mids)
+    kind_a = np.fromiter(map(lut.__getitem__, kind), np.int8, n)
     keep = np.ones(n, bool)
     deleted = kind_a == DELETE
     if deleted.any():
-        gone = np.unique(mid_c[deleted & (mid_c >= 0)])
-        keep &= ~(np.isin(mid_c, gone) & ((kind_a == MESSAGE) | (kind_a == KIND_CODE[EventKind.EDIT])))
+        gone = {message_id[i] for i in np.flatnonzero(deleted).tolist()} - {""}
+        was = np.fromiter(map(gone.__contains__, message_id), bool, n)
+        keep &= ~(was & ((kind_a == MESSAGE) | (kind_a == KIND_CODE[EventKind.EDIT])))
     keep &= ~deleted
     in_order = bool((np.diff(ts_a) >= 0).all())
     if in_order:
@@ -166,18 +190,22 @@ def build_frame(
     m = int(order.size)
     full = in_order and m == n  # order is the identity: no reordering of the lists
     pick = (lambda seq: list(seq)) if full else (lambda seq: [seq[i] for i in order])
-    ts_a, kind_a, mid_c = ts_a[order], kind_a[order], mid_c[order]
-    table: dict[str, int] = {}
-    member_c = _intern(pick(member), table)
-    target_c = _intern(pick(target), table)
-    men_list = pick(mentions)
+    ts_a, kind_a = ts_a[order], kind_a[order]
+    mem_l, tgt_l, men_list = pick(member), pick(target), pick(mentions)
     men_counts = np.fromiter((v.count(" ") + 1 if v else 0 for v in men_list), np.int64, m)
-    men_c = _intern(" ".join(men_list).split(), table)
-    members = np.array(list(table), dtype=object)
-    ch_table: dict[str, int] = {}
-    channel_c = _intern(pick(channel), ch_table)
-    reply_c = np.fromiter((mids.get(r, -1) if r else -1 for r in pick(reply_to)), np.int64, m)
-    reply_ev = _resolve_replies(kind_a, mid_c, reply_c, len(mids))
+    men_tokens = " ".join(men_list).split()
+    table = _table(mem_l, tgt_l, men_tokens)
+    member_c, target_c, men_c = _codes(mem_l, table), _codes(tgt_l, table), _codes(men_tokens, table)
+    members = _ids(table)
+    ch_l = pick(channel)
+    ch_table = _table(ch_l)
+    channel_c = _codes(ch_l, ch_table)
+    # Replies point at the index of the message event with that id (-1: not stored).
+    msg_idx = np.flatnonzero(kind_a == MESSAGE).tolist()
+    mid_l = pick(message_id)
+    where = dict(zip(map(mid_l.__getitem__, msg_idx), msg_idx, strict=True))
+    where.pop("", None)
+    reply_ev = np.fromiter(map(where.get, pick(reply_to), itertools.repeat(-1)), np.int64, m)
     # Adapters usually fill the target; for imports that only give reply ids, use the
     # author of the resolved message.
     fill = (target_c < 0) & (reply_ev >= 0)
@@ -190,7 +218,10 @@ def build_frame(
     joined = (SEP + SEP.join(texts_o)).lower() if m else ""
     question = np.zeros(m, bool)
     if m:
-        question[match_docs(_QUESTION, joined, starts)] = True
+        cp = codepoints(joined)
+        question[question_texts(cp, starts)] = True
+    else:
+        cp = None
         question &= kind_a == MESSAGE
     link_a = np.asarray(link_count, dtype=np.int32)[order] if n else np.zeros(0, np.int32)
     bot_a = np.asarray(is_bot, dtype=bool)[order] if n else np.zeros(0, bool)
@@ -207,25 +238,13 @@ def build_frame(
         mention_member=men_c.astype(np.int32),
         texts=texts_o,
         members=members,
-        channels=np.array(list(ch_table), dtype=object),
+        channels=_ids(ch_table),
         names=dict(names or {}),
         joined=joined,
         starts=starts,
         question=question,
+        _cp=cp,
     )
-
-
-def _resolve_replies(kind: np.ndarray, mid: np.ndarray, reply: np.ndarray, n_ids: int) -> np.ndarray:
-    """For each event, the index of the message event whose id code it replies to."""
-    out = np.full(kind.size, -1, np.int64)
-    if kind.size == 0 or n_ids == 0:
-        return out
-    where = np.full(n_ids, -1, np.int64)
-    is_msg = np.flatnonzero((kind == MESSAGE) & (mid >= 0))
-    where[mid[is_msg]] = is_msg
-    has = reply >= 0
-    out[has] = where[reply[has]]
-    return out
 
 
 def frame_from_events(events: Iterable[Event], names: dict[str, str] | None = None) -> EventFrame:

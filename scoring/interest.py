@@ -18,12 +18,10 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from scoring.frame import MESSAGE, EventFrame
+from scoring.textscan import codepoints, docs_of, find_keywords
 from scoring.textvec import CharTfidf, count_matrix
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-#: A Latin or Cyrillic letter or digit (text is lower-cased): a keyword must not sit
-#: inside a longer word, but may follow Chinese directly ("学python").
-_LETTER = "[0-9a-zа-яё]"
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
 #: Function words that TF-IDF alone would let through in small groups.
@@ -54,35 +52,6 @@ def vocabulary_terms(text: str) -> list[str]:
             run[i : i + 2] for i in range(len(run) - 1) if run[i] not in _CJK_FUNCTION and run[i + 1] not in _CJK_FUNCTION
         )
     return [t for t in terms if t not in STOPWORDS]
-
-
-def keyword_regex(keywords: Sequence[str]) -> re.Pattern[str]:
-    """One pattern matching any keyword, longest first.
-
-    The pattern is a plain alternation of literals so the regex engine can skip
-    quickly to possible first characters; the word-boundary rule is checked per match
-    by `keyword_ok` (lookbehinds in the pattern made the scan five times slower).
-    """
-    kws = sorted({k.lower().strip() for k in keywords if k.strip()}, key=len, reverse=True)
-    if not kws:
-        return re.compile(r"(?!x)x")
-    return re.compile("|".join(re.escape(k) for k in kws))
-
-
-_LETTER_RE = re.compile(_LETTER)
-
-
-def keyword_ok(text: str, start: int, end: int) -> bool:
-    """Whether the keyword matched at text[start:end] stands where a keyword may:
-    Chinese keywords anywhere; others at a word start, and short ones (≤ 3 letters)
-    only as whole words, so "ai" does not match "aim" while "программ" matches
-    "программирование"."""
-    kw = text[start:end]
-    if _CJK.search(kw):
-        return True
-    if start > 0 and _LETTER_RE.match(text, start - 1):
-        return False
-    return not (len(kw) <= 3 and end < len(text) and _LETTER_RE.match(text, end))
 
 
 def discover_vocabulary(
@@ -138,8 +107,8 @@ class Interests:
     channels: np.ndarray  # channels × tags
     text: sp.csr_matrix | None  # members × hashed n-grams, L2-normalised TF-IDF
     tfidf: CharTfidf | None
-    pattern: re.Pattern[str]
-    keyword_tags: dict[str, list[int]]
+    keywords: list[str]
+    keyword_tags: list[list[int]]  # tags of keywords[i]
 
     def top_tags(self, code: int, k: int = 5) -> list[tuple[str, float]]:
         """A member's strongest tags with their share of the member's tagged messages."""
@@ -153,11 +122,9 @@ class Interests:
     def text_tags(self, text: str) -> np.ndarray:
         """The tag vector of one text (hits normalised to sum to 1)."""
         v = np.zeros(len(self.tags))
-        low = text.lower()
-        for m in self.pattern.finditer(low):
-            if not keyword_ok(low, m.start(), m.end()):
-                continue
-            for j in self.keyword_tags.get(m.group(0), ()):
+        _, kws = find_keywords(codepoints(text.lower()), self.keywords)
+        for k in kws.tolist():
+            for j in self.keyword_tags[k]:
                 v[j] += 1
         return v / v.sum() if v.sum() else v
 
@@ -177,15 +144,16 @@ def interests(
     vocab = discover_vocabulary(frame, exclude=[*all_kw, *taxonomy]) if vocabulary else []
     vocab = vocab[:vocabulary]
     tags = [*taxonomy, *vocab]
-    keyword_tags: dict[str, list[int]] = {}
+    by_kw: dict[str, list[int]] = {}
     for j, (_tag, kws) in enumerate(taxonomy.items()):
         for k in kws:
-            keyword_tags.setdefault(k.lower().strip(), []).append(j)
+            if k.strip():
+                by_kw.setdefault(k.lower().strip(), []).append(j)
     for j, term in enumerate(vocab, start=len(taxonomy)):
-        keyword_tags.setdefault(term, []).append(j)
-    pattern = keyword_regex(list(keyword_tags))
+        by_kw.setdefault(term, []).append(j)
+    keywords, keyword_tags = list(by_kw), list(by_kw.values())
     n, nt = frame.n_members, len(tags)
-    hits_ev, hits_tag = _scan(pattern, keyword_tags, frame)
+    hits_ev, hits_tag = _scan(keywords, keyword_tags, frame)
     ok = (frame.kind[hits_ev] == MESSAGE) & ~frame.is_bot[hits_ev] & (frame.member[hits_ev] >= 0)
     hits_ev, hits_tag = hits_ev[ok], hits_tag[ok]
     per_msg = np.bincount(hits_ev, minlength=frame.n) if hits_ev.size else np.zeros(frame.n)
@@ -197,27 +165,26 @@ def interests(
     text = tfidf = None
     if text_vectors and frame.n:
         rows = np.where((frame.kind == MESSAGE) & ~frame.is_bot, frame.member, -1)
-        counts = count_matrix(frame.joined, frame.starts, rows, n)
+        counts = count_matrix(frame.codepoints(), frame.starts, rows, n)
         tfidf = CharTfidf()
         text = tfidf.fit_transform(counts)
-    return Interests(tags, vocab, M, C, text, tfidf, pattern, keyword_tags)
+    return Interests(tags, vocab, M, C, text, tfidf, keywords, keyword_tags)
 
 
-def _scan(pattern: re.Pattern[str], keyword_tags: dict[str, list[int]], frame: EventFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(event index, tag) for every keyword hit in the corpus: one regex pass."""
-    pos: list[int] = []
-    tag: list[int] = []
-    joined = frame.joined
-    for m in pattern.finditer(joined):
-        if not keyword_ok(joined, m.start(), m.end()):
-            continue
-        ts = keyword_tags[m.group(0)]
-        pos.extend([m.start()] * len(ts))
-        tag.extend(ts)
-    if not pos:
+def _scan(keywords: list[str], keyword_tags: list[list[int]], frame: EventFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(event index, tag) for every keyword hit in the corpus, vectorised."""
+    if not frame.joined:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    ev = np.searchsorted(frame.starts, np.asarray(pos, np.int64), side="right") - 1
-    return ev, np.asarray(tag, np.int64)
+    pos, kw = find_keywords(frame.codepoints(), keywords)
+    # A keyword may belong to several tags: repeat its hits once per tag.
+    n_tags = np.array([len(t) for t in keyword_tags], np.int64)
+    flat = np.array([j for t in keyword_tags for j in t], np.int64)
+    offset = np.concatenate([[0], np.cumsum(n_tags)[:-1]])
+    reps = n_tags[kw]
+    pos_r = np.repeat(pos, reps)
+    first = np.repeat(offset[kw], reps)
+    within = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    return docs_of(pos_r, frame.starts), flat[first + within]
 
 
 def cosine_rows(A: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -28,10 +28,10 @@ def _letters(cp: np.ndarray) -> np.ndarray:
     return ascii_word | (other & ~punct)
 
 
-def ngram_hashes(text: str, ns: tuple[int, ...] = (2, 3), bits: int = BITS) -> tuple[np.ndarray, np.ndarray]:
-    """(positions, buckets) of every in-word character n-gram of `text` (lower-cased
-    by the caller) hashed into 2**bits buckets."""
-    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+def ngram_hashes(cp32: np.ndarray, ns: tuple[int, ...] = (2, 3), bits: int = BITS) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, buckets) of every in-word character n-gram of a text given as code
+    points (lower-cased by the caller), hashed into 2**bits buckets."""
+    cp = cp32.astype(np.uint64)
     ok = _letters(cp)
     pos_out, hash_out = [], []
     shift = np.uint64(64 - bits)
@@ -55,17 +55,17 @@ def ngram_hashes(text: str, ns: tuple[int, ...] = (2, 3), bits: int = BITS) -> t
     return np.concatenate(pos_out), np.concatenate(hash_out)
 
 
-def count_matrix(joined: str, starts: np.ndarray, rows: np.ndarray, n_rows: int, bits: int = BITS) -> sp.csr_matrix:
+def count_matrix(cp: np.ndarray, starts: np.ndarray, rows: np.ndarray, n_rows: int, bits: int = BITS) -> sp.csr_matrix:
     """Counts of hashed n-grams, one row per group of texts.
 
-    `joined`/`starts` are the frame's corpus and text offsets; `rows[i]` is the row text
+    `cp`/`starts` are the frame's corpus (as code points) and text offsets; `rows[i]` is the row text
     i adds to (a member code, a channel code), or -1 to skip it.
     """
     parts = []
-    for lo in range(0, len(joined), CHUNK):
+    for lo in range(0, cp.size, CHUNK):
         # Overlap by two characters so n-grams across the cut are not lost.
-        hi = min(len(joined), lo + CHUNK + 2)
-        pos, buckets = ngram_hashes(joined[lo:hi], bits=bits)
+        hi = min(cp.size, lo + CHUNK + 2)
+        pos, buckets = ngram_hashes(cp[lo:hi], bits=bits)
         keep = pos < CHUNK  # the overlap belongs to the next chunk
         pos, buckets = pos[keep] + lo, buckets[keep]
         doc = np.searchsorted(starts, pos, side="right") - 1
@@ -105,6 +105,6 @@ class CharTfidf:
 
     def transform_text(self, text: str) -> sp.csr_matrix:
         """One query text as a 1 × 2**bits TF-IDF row (L2-normalised)."""
-        _, buckets = ngram_hashes(text.lower(), bits=self.bits)
+        _, buckets = ngram_hashes(np.frombuffer(text.lower().encode("utf-32-le"), np.uint32), bits=self.bits)
         c = sp.coo_matrix((np.ones(buckets.size), (np.zeros(buckets.size, np.int64), buckets)), shape=(1, 1 << self.bits)).tocsr()
         return self.transformer.transform(self._mask(c)).tocsr()

@@ -10,8 +10,9 @@ import numpy as np
 from scoring.features import member_features
 from scoring.frame import frame_from_events
 from scoring.health import cohort_retention, going_quiet, health, question_stats
-from scoring.interest import interests, keyword_ok, keyword_regex
+from scoring.interest import interests
 from scoring.recommend import Item, channel_items, recommend, who_knows
+from scoring.textscan import codepoints, find_keywords
 from storage.events import Event, EventKind
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -55,10 +56,13 @@ def test_each_language_gets_its_topic():
 
 
 def test_short_keywords_match_whole_words_only_and_follow_chinese():
-    p = keyword_regex(["ai", "python", "программ"])
-    text = "aim for ai, 学python, программирование, rapid"
-    found = [m.group(0) for m in p.finditer(text) if keyword_ok(text, m.start(), m.end())]
-    assert found == ["ai", "python", "программ"]
+    kws = ["ai", "python", "программ", "数据"]
+    text = "aim for ai, 学python, программирование, rapid, 大数据"
+    pos, k = find_keywords(codepoints(text), kws)
+    assert sorted(zip(pos.tolist(), [kws[i] for i in k], strict=True)) == [
+        (text.index("ai,"), "ai"), (text.index("python"), "python"),
+        (text.index("программ"), "программ"), (text.index("数据"), "数据"),
+    ]
 
 
 def test_vocabulary_tags_come_from_the_group():
