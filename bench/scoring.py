@@ -166,7 +166,7 @@ async def bench_top(path: Path) -> None:
     bot = await BotHarness.create(path.parent, db_url=f"sqlite:///{path}")
     bot.clock.set(datetime.fromtimestamp(NOW, UTC))
     print("\n/top through the app (SQLite store, FakeAdapter):")
-    for label in ("cold (load 1M rows + compute)", "warm (cached)", "warm again"):
+    for label in ("first, right after start (waits for warm-up)", "warm (cached)", "warm again"):
         t0 = time.perf_counter()
         out = await bot.ask("u1", "/top")
         print(f"  {label:<44} {(time.perf_counter() - t0) * 1000:8.1f} ms   first line: {out.splitlines()[1]!r}")

@@ -187,7 +187,8 @@ class ScoreService:
     async def _refresh(self, group: GroupInfo, gc: GroupCache, settings: Any) -> Snapshot:
         async with gc.lock:
             now = self.app.clock.now().timestamp()
-            if gc.snapshot is not None and not gc.dirty and gc.snapshot.now == now:
+            # Someone else refreshed while we waited for the lock: use their result.
+            if gc.snapshot is not None and not gc.dirty and now - gc.snapshot.now <= settings.cache_seconds:
                 return gc.snapshot
             gc.dirty = False
             await load_new(self.app, group, gc.columns)
@@ -195,6 +196,29 @@ class ScoreService:
             frame = await asyncio.to_thread(frame_of, gc.columns, names)
             gc.snapshot = await asyncio.to_thread(compute, frame, now, settings)
             return gc.snapshot
+
+    async def warm(self, app: App) -> None:
+        """Start hook: score every active group in the background, so the first /top
+        in a big group does not wait for a million rows to load."""
+
+        async def run() -> None:
+            for group in await app.store.groups():
+                if group.active and (await app.settings("scoring", group)).warm_on_start:
+                    await self.snapshot(group, fresh=True)
+
+        self._warm_task = asyncio.create_task(run())
+        self._warm_task.add_done_callback(_log_failure)
+
+    async def stop(self, app: App) -> None:
+        """Stop hook: cancel background work still running."""
+        tasks = [gc.task for gc in self.groups.values() if gc.task] + [getattr(self, "_warm_task", None)]
+        for t in tasks:
+            if t is not None and not t.done():
+                t.cancel()
+                try:
+                    await t
+                except (asyncio.CancelledError, Exception):
+                    pass
 
     def drop(self, group_pk: int) -> None:
         """Forget a group's cache (after settings that change scores were updated)."""

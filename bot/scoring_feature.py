@@ -54,6 +54,7 @@ class ScoringSettings:
     top_size: int = setting(10, "Members shown by /top.")
     cache_seconds: float = setting(600.0, "Recompute cached scores at least this often.")
     sync_limit: int = setting(50000, "Groups with fewer events recompute before answering; bigger ones in the background.")
+    warm_on_start: bool = setting(True, "Load and score every group in the background when the bot starts.")
     recommend_boost: float = setting(0.5, "How much each engagement with an item raises it.")
     recommend_penalty: float = setting(0.5, "How much each ignored showing of an item lowers it.")
 
@@ -206,6 +207,8 @@ def install(app: App) -> None:
     app.services["scoring"] = svc
     app.services["recommendation_log"] = RecommendationLog(app.store.engine)
     app.pipeline.add_step("scoring", install_step)
+    app.on_start.append(svc.warm)
+    app.on_stop.append(svc.stop)
     add_board(app, Board("activity", _board_activity, help_key="top.board.activity"))
     add_board(app, Board("influence", _board_influence, help_key="top.board.influence"))
     r = app.router
