@@ -198,13 +198,23 @@ class ScoreService:
             return gc.snapshot
 
     async def warm(self, app: App) -> None:
-        """Start hook: score every active group in the background, so the first /top
-        in a big group does not wait for a million rows to load."""
+        """Start hook: score big groups (over `sync_limit` events) in the background, so
+        their first /top does not wait for a million rows to load.
+
+        Groups are listed before the hook returns; only big groups get a background
+        task, so a small bot starts with no store access running behind its back.
+        """
+        big = []
+        for group in await app.store.groups():
+            settings = await app.settings("scoring", group)
+            if group.active and settings.warm_on_start and await app.store.count_events(group.pk) >= settings.sync_limit:
+                big.append(group)
+        if not big:
+            return
 
         async def run() -> None:
-            for group in await app.store.groups():
-                if group.active and (await app.settings("scoring", group)).warm_on_start:
-                    await self.snapshot(group, fresh=True)
+            for group in big:
+                await self.snapshot(group, fresh=True)
 
         self._warm_task = asyncio.create_task(run())
         self._warm_task.add_done_callback(_log_failure)

@@ -15,8 +15,9 @@ from bot.report import build_report, write_report
 DEFAULT_OUT = "communitybot-demo"
 
 
-async def demo(app, group, out) -> None:
-    """Print the sample community's leaderboards and stage; write report.html + PNGs."""
+async def demo(app, group, out, out_dir=None) -> None:
+    """Print the sample community's leaderboards and stage; write report.html + PNGs
+    into `out_dir`/report (default: $COMMUNITYBOT_DEMO_OUT or ./communitybot-demo)."""
     snap = await app.services["scoring"].snapshot(group, fresh=True)
     settings = await app.settings("scoring", group)
     rep = build_report(group, snap, settings)
@@ -37,7 +38,7 @@ async def demo(app, group, out) -> None:
         f"Active members: {h['dau']} day · {h['wau']} week · {h['mau']} month; "
         f"questions answered (30 d): {h['answered_share_30d']:.0%}"
     )
-    dest = Path(os.environ.get("COMMUNITYBOT_DEMO_OUT", DEFAULT_OUT)) / "report"
+    dest = Path(out_dir or os.environ.get("COMMUNITYBOT_DEMO_OUT", DEFAULT_OUT)) / "report"
     lang = await app.language(group)
     paths = await asyncio.to_thread(write_report, rep, snap, dest, lang)
     out.print(f"Report: {paths[0]} (+ {len(paths) - 2} charts)")

@@ -54,7 +54,7 @@ class ScoringSettings:
     top_size: int = setting(10, "Members shown by /top.")
     cache_seconds: float = setting(600.0, "Recompute cached scores at least this often.")
     sync_limit: int = setting(50000, "Groups with fewer events recompute before answering; bigger ones in the background.")
-    warm_on_start: bool = setting(True, "Load and score every group in the background when the bot starts.")
+    warm_on_start: bool = setting(True, "Score groups bigger than sync_limit in the background when the bot starts.")
     recommend_boost: float = setting(0.5, "How much each engagement with an item raises it.")
     recommend_penalty: float = setting(0.5, "How much each ignored showing of an item lowers it.")
 
@@ -205,7 +205,7 @@ def install(app: App) -> None:
 
     svc = ScoreService(app)
     app.services["scoring"] = svc
-    app.services["recommendation_log"] = RecommendationLog(app.store.engine)
+    app.services["recommendation_log"] = RecommendationLog(lambda: app.store.engine)
     app.pipeline.add_step("scoring", install_step)
     app.on_start.append(svc.warm)
     app.on_stop.append(svc.stop)
@@ -218,10 +218,11 @@ def install(app: App) -> None:
     scoring_commands.install(app)
 
 
-async def demo(app: App, group, out) -> None:
-    """Show the sample community's leaderboards and stage; write its HTML report."""
+async def demo(app: App, group, out, out_dir=None) -> None:
+    """Show the sample community's leaderboards and stage; write its HTML report and
+    charts into `out_dir`/report (the demo's folder)."""
     from bot.scoring_demo import demo as _demo
 
-    await _demo(app, group, out)
+    await _demo(app, group, out, out_dir)
 
 

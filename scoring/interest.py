@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from scoring.frame import MESSAGE, EventFrame
 from scoring.textscan import codepoints, docs_of, find_keywords
 from scoring.textvec import CharTfidf, count_matrix
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_WORD = re.compile(r"[^\W\d_]{3,}")
+_WORD = re.compile(r"[^\W\d_]{4,}")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
 #: Function words that TF-IDF alone would let through in small groups.
 STOPWORDS = frozenset(
@@ -33,8 +33,13 @@ STOPWORDS = frozenset(
     "где кто чем тоже меня тебя если когда можно нужно очень "
     # chat filler: frequent, but nobody's interest
     "thanks thank agree great good nice yes okay cool hello please point sure "
-    "спасибо привет согласен отлично хорошо работает".split()
-) | {"我们", "你们", "他们", "这个", "那个", "什么", "怎么", "可以", "没有", "就是", "一个", "不是",
+    "спасибо привет согласен отлично хорошо работает "
+    # everyday verbs and time words of a course chat
+    "got get try tried start started pick picked use used make made lot lots week weeks "
+    "today tomorrow yesterday tonight morning evening day days time really still want need "
+    "know think thing things work works worked working looks look help check instead "
+    "perfect awesome sounds maybe actually".split()
+) | ENGLISH_STOP_WORDS | {"我们", "你们", "他们", "这个", "那个", "什么", "怎么", "可以", "没有", "就是", "一个", "不是",
      "谢谢", "感谢", "你好", "哈哈", "同意", "为什", "么会"}
 
 
@@ -43,9 +48,13 @@ STOPWORDS = frozenset(
 _CJK_FUNCTION = frozenset("的了是在我你他她它们有和就不也都很吗呢吧啊个上下为什怎么这那会样谢还要到说对把被让给")
 
 
+_URL = re.compile(r"(?:https?://|www\.|t\.me/|discord\.gg/)\S*")
+
+
 def vocabulary_terms(text: str) -> list[str]:
-    """Terms of a lower-cased text: words of 3+ letters, and bigrams of Chinese runs
-    without function characters."""
+    """Terms of a lower-cased text: words of 4+ letters, and bigrams of Chinese runs
+    without function characters. Links are not words."""
+    text = _URL.sub(" ", text)
     terms = [w for w in _WORD.findall(_CJK.sub(" ", text)) if w not in STOPWORDS]
     for run in _CJK_RUN.findall(text):
         terms.extend(
@@ -60,12 +69,14 @@ def discover_vocabulary(
     top: int = 10,
     min_members: int = 2,
     sample: int = 20_000,
+    min_messages: int = 3,
 ) -> list[str]:
     """The group's own most characteristic terms, by TF-IDF over member documents.
 
     Uses at most `sample` messages, spread evenly over the history, so the cost is
-    bounded whatever the group's size. Terms equal to or containing an excluded keyword
-    (the taxonomy's) are skipped.
+    bounded whatever the group's size. Only members with `min_messages` or more in the
+    sample count, so a raid of one-message accounts cannot plant its words. Terms equal
+    to or containing an excluded keyword (the taxonomy's) are skipped.
     """
     msgs = np.flatnonzero((frame.kind == MESSAGE) & ~frame.is_bot & (frame.member >= 0))
     if msgs.size == 0:
@@ -75,6 +86,7 @@ def discover_vocabulary(
     docs: dict[int, list[str]] = {}
     for i in msgs:  # bounded by `sample`
         docs.setdefault(int(frame.member[i]), []).append(frame.texts[i].lower())
+    docs = {m: d for m, d in docs.items() if len(d) >= min_messages}
     if len(docs) < min_members:
         return []
     # max_df: a term nearly everyone uses is the group's small talk, not an interest.

@@ -7,6 +7,7 @@ ignored counts down. This table is the memory of both, per group and member.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,8 +34,14 @@ class RecommendationRow(Base):
 class RecommendationLog:
     """Read and write the recommendations table through the store's engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, engine: AsyncEngine | Callable[[], AsyncEngine]) -> None:
+        # A callable lets the app register the log before its store is open.
+        self._engine = engine
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine to use (resolved at each use)."""
+        return self._engine() if callable(self._engine) else self._engine
 
     async def shown(self, group_pk: int, member_id: str, items: list[tuple[str, str]], ts: float) -> None:
         """Record that (item_id, kind) pairs were shown to the member at `ts`."""

@@ -17,11 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import make_engine, upgrade
 from storage.events import Event, EventKind
-from storage.models import AuditEntry, Channel, EventRow, Group, GroupMember, Member, Setting
+from storage.models import Channel, EventRow, Group, GroupMember, Member
+from storage.records import RecordsMixin
 
 #: Rows per INSERT batch: large enough to amortise round trips, small enough to keep
 #: memory flat on a 1 GB import.
-BATCH = 2000
+BATCH = 5000
+
+
+_EVENT_COLS = (
+    "group_pk", "key", "kind", "ts", "channel_id", "member_id", "message_id", "reply_to_id",
+    "target_member_id", "mentions", "text", "link_count", "media", "forwarded", "emoji", "is_bot", "data",
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO events ({', '.join(_EVENT_COLS)}) VALUES ({', '.join('?' * len(_EVENT_COLS))}) "
+    "ON CONFLICT (group_pk, key) DO NOTHING"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +85,7 @@ def row_to_event(r: Any, platform: str, group_id: str, names: dict[str, str] | N
     )
 
 
-class EventStore:
+class EventStore(RecordsMixin):
     """Idempotent store of `Event`s and the records around them.
 
     Open with `await EventStore.open(url)`, which applies migrations first. Appending
@@ -217,26 +228,14 @@ class EventStore:
                     gms[gmk] = ts
             if e.channel_id and (gpk, e.channel_id) not in self._channels:
                 channels.add((gpk, e.channel_id))
+            # A tuple in _EVENT_COLS order: cheaper than a dict on the import hot path.
             rows.append(
-                {
-                    "group_pk": gpk,
-                    "key": e.key,
-                    "kind": e.kind.value,
-                    "ts": ts,
-                    "channel_id": e.channel_id,
-                    "member_id": e.member_id,
-                    "message_id": e.message_id,
-                    "reply_to_id": e.reply_to_id,
-                    "target_member_id": e.target_member_id,
-                    "mentions": " ".join(e.mentions),
-                    "text": e.text,
-                    "link_count": e.link_count,
-                    "media": e.media,
-                    "forwarded": e.forwarded,
-                    "emoji": e.emoji,
-                    "is_bot": e.is_bot,
-                    "data": json.dumps(e.data, ensure_ascii=False, default=str) if e.data else "",
-                }
+                (
+                    gpk, e.key, e.kind.value, ts, e.channel_id, e.member_id, e.message_id,
+                    e.reply_to_id, e.target_member_id, " ".join(e.mentions), e.text, e.link_count,
+                    e.media, e.forwarded, e.emoji, e.is_bot,
+                    json.dumps(e.data, ensure_ascii=False, default=str) if e.data else "",
+                )
             )
         async with self.engine.begin() as conn:
             if members:
@@ -261,18 +260,44 @@ class EventStore:
                     ),
                     [{"group_pk": g, "channel_id": c, "title": ""} for g, c in channels],
                 )
-            stmt = (
-                self._insert(EventRow.__table__)
-                .on_conflict_do_nothing(index_elements=["group_pk", "key"])
-                .returning(EventRow.__table__.c.id)
-            )
-            inserted = len((await conn.execute(stmt, rows)).all())
+            stmt = self._insert(EventRow.__table__).on_conflict_do_nothing(index_elements=["group_pk", "key"])
+            if self.dialect == "sqlite":
+                # sqlite3's executemany runs in C and reports the rows it really inserted
+                # as rowcount; going through the driver directly skips SQLAlchemy's
+                # per-row parameter processing, which cost more than SQLite itself.
+                res = await conn.exec_driver_sql(_SQLITE_INSERT, rows)
+                inserted = res.rowcount
+            else:
+                dicts = [dict(zip(_EVENT_COLS, r, strict=True)) for r in rows]
+                inserted = len((await conn.execute(stmt.returning(EventRow.__table__.c.id), dicts)).all())
         for mk, m in members.items():
             if m["name"] or mk not in self._members:
                 self._members[mk] = m["name"]
         self._group_members.update(gms)
         self._channels.update(channels)
         return inserted
+
+    async def link_replies(self, group_pk: int) -> int:
+        """Fill in `target_member_id` of replies and reactions from the stored message
+        they answer (imports learn a reply's author only after reading it)."""
+        t = EventRow.__table__
+        e2 = t.alias("orig")
+        orig_author = (
+            select(e2.c.member_id)
+            .where(e2.c.group_pk == t.c.group_pk, e2.c.key == "msg:" + func.coalesce(t.c.reply_to_id, t.c.message_id))
+            .scalar_subquery()
+        )
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t)
+                .where(
+                    t.c.group_pk == group_pk,
+                    t.c.target_member_id.is_(None),
+                    (t.c.reply_to_id.is_not(None)) | (t.c.kind == EventKind.REACTION.value),
+                )
+                .values(target_member_id=orig_author)
+            )
+        return res.rowcount or 0
 
     async def events(
         self,
@@ -340,111 +365,3 @@ class EventStore:
             q = q.where(EventRow.kind == kind.value)
         async with self.engine.connect() as conn:
             return int((await conn.execute(q)).scalar() or 0)
-
-    # -- members -----------------------------------------------------------------
-    async def member_names(self, platform: str) -> dict[str, str]:
-        """Display names of a platform's members by member id."""
-        async with self.engine.connect() as conn:
-            return await self._names(conn, platform)
-
-    async def find_member(self, group: GroupInfo, ref: str) -> str | None:
-        """Resolve "@name", a display name or an id to a member id of the group."""
-        ref = ref.lstrip("@").strip()
-        if not ref:
-            return None
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(Member.member_id, Member.name, Member.username)
-                    .join(GroupMember, GroupMember.member_id == Member.member_id)
-                    .where(GroupMember.group_pk == group.pk, Member.platform == group.platform)
-                )
-            ).all()
-        for pred in (
-            lambda r: r.member_id == ref,
-            lambda r: (r.username or "").casefold() == ref.casefold(),
-            lambda r: (r.name or "").casefold() == ref.casefold(),
-        ):
-            for r in rows:
-                if pred(r):
-                    return r.member_id
-        return None
-
-    async def group_members(self, group_pk: int) -> list[dict[str, Any]]:
-        """Members of a group with their role and first time seen."""
-        async with self.engine.connect() as conn:
-            g = (await conn.execute(select(Group).where(Group.id == group_pk))).one()
-            rows = (
-                await conn.execute(
-                    select(GroupMember, Member.name, Member.is_bot)
-                    .join(
-                        Member,
-                        (Member.member_id == GroupMember.member_id) & (Member.platform == g.platform),
-                        isouter=True,
-                    )
-                    .where(GroupMember.group_pk == group_pk)
-                    .order_by(GroupMember.first_ts)
-                )
-            ).all()
-        return [
-            {"member_id": gm.member_id, "role": gm.role, "first_ts": gm.first_ts, "name": name or gm.member_id, "is_bot": bool(is_bot)}
-            for gm, name, is_bot in rows
-        ]
-
-    async def role(self, group_pk: int, member_id: str) -> str | None:
-        """The member's role in the group as the bot recorded it, or None if unseen."""
-        async with self.engine.connect() as conn:
-            return (
-                await conn.execute(
-                    select(GroupMember.role).where(
-                        GroupMember.group_pk == group_pk, GroupMember.member_id == member_id
-                    )
-                )
-            ).scalar()
-
-    async def set_role(self, group_pk: int, member_id: str, role: str) -> None:
-        """Record a member's role (member, moderator, admin, owner) in a group."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                self._insert(GroupMember.__table__)
-                .values(group_pk=group_pk, member_id=member_id, role=role, first_ts=_time.time())
-                .on_conflict_do_update(index_elements=["group_pk", "member_id"], set_={"role": role})
-            )
-        self._group_members.add((group_pk, member_id))
-
-    # -- settings and audit ------------------------------------------------------
-    async def get_settings(self, group_pk: int) -> dict[str, Any]:
-        """Every per-group override of the group, key → value."""
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(select(Setting.key, Setting.value).where(Setting.group_pk == group_pk))).all()
-        return {k: json.loads(v) for k, v in rows}
-
-    async def set_setting(self, group_pk: int, key: str, value: Any) -> None:
-        """Set a per-group override (JSON-serialisable value)."""
-        data = json.dumps(value, ensure_ascii=False)
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                self._insert(Setting.__table__)
-                .values(group_pk=group_pk, key=key, value=data)
-                .on_conflict_do_update(index_elements=["group_pk", "key"], set_={"value": data})
-            )
-
-    async def audit(self, group_pk: int, actor: str, action: str, detail: dict | str = "") -> None:
-        """Append to the group's audit log."""
-        text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, default=str)
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                AuditEntry.__table__.insert().values(
-                    group_pk=group_pk, ts=_time.time(), actor=actor, action=action, detail=text
-                )
-            )
-
-    async def audit_log(self, group_pk: int, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest audit entries of a group."""
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(AuditEntry).where(AuditEntry.group_pk == group_pk).order_by(AuditEntry.ts.desc(), AuditEntry.id.desc()).limit(limit)
-                )
-            ).all()
-        return [{"ts": r.ts, "actor": r.actor, "action": r.action, "detail": r.detail} for r in rows]
