@@ -54,6 +54,7 @@ class ScoringSettings:
     top_size: int = setting(10, "Members shown by /top.")
     cache_seconds: float = setting(600.0, "Recompute cached scores at least this often.")
     sync_limit: int = setting(50000, "Groups with fewer events recompute before answering; bigger ones in the background.")
+    refresh_seconds: float = setting(60.0, "Big groups recompute in the background at most this often.")
     warm_on_start: bool = setting(True, "Score groups bigger than sync_limit in the background when the bot starts.")
     recommend_boost: float = setting(0.5, "How much each engagement with an item raises it.")
     recommend_penalty: float = setting(0.5, "How much each ignored showing of an item lowers it.")

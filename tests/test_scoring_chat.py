@@ -116,12 +116,15 @@ async def test_chinese_group_gets_chinese_replies(bot):
 async def test_big_groups_answer_from_cache_and_refresh_in_background(tmp_path):
     from bot.testing import BotHarness
 
-    bot = await BotHarness.create(tmp_path, config="[scoring]\nsync_limit = 1\n")
+    bot = await BotHarness.create(tmp_path, config="[scoring]\nsync_limit = 1\nrefresh_seconds = 60.0\n")
     try:
         await bot.say("alice", "hello")
         assert "1. alice" in await bot.ask("bob", "/top all")  # no cache yet: computed now
         for i in range(4):
             await bot.say("erin", f"message {i}")
+        assert "1. alice" in await bot.ask("bob", "/top all")  # stale, but refreshed < 60 s ago
+        assert bot.app.services["scoring"].groups[bot.group.pk].task is None
+        await bot.later(61)
         assert "1. alice" in await bot.ask("bob", "/top all")  # stale answer, refresh started
         task = bot.app.services["scoring"].groups[bot.group.pk].task
         assert task is not None
