@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from adapters.base import Button, Reply
 from bot.commands import Ctx, UsageError
-from bot.scoring_data import Snapshot
+from bot.scoring_data import Snapshot, chat_snapshot
 from scoring.features import COL
 from scoring.health import health
 from scoring.lifecycle import stage, weekly_series
@@ -46,7 +46,9 @@ async def _topics(app: App, group: GroupInfo, snap: Snapshot) -> list[Item]:
 async def cmd_recommend(ctx: Ctx):
     """/recommend: the member's best-fitting items, each with a button."""
     app, group = ctx.app, ctx.group
-    snap = await app.services["scoring"].snapshot(group)
+    snap = await chat_snapshot(ctx)
+    if snap is None:
+        return ctx.t("scores.warming")
     code = snap.frame.code(ctx.event.member_id or "")
     if snap.interests is None or code < 0:
         return ctx.t("recommend.none")
@@ -90,7 +92,9 @@ async def cmd_whoknows(ctx: Ctx) -> str:
     question = ctx.arg_text.strip()
     if not question:
         raise UsageError(ctx.t("whoknows.usage"))
-    snap = await ctx.app.services["scoring"].snapshot(ctx.group)
+    snap = await chat_snapshot(ctx)
+    if snap is None:
+        return ctx.t("scores.warming")
     if snap.interests is None:
         return ctx.t("whoknows.none")
     f = snap.frame
@@ -136,7 +140,9 @@ async def cmd_stats(ctx: Ctx) -> Reply:
     """/stats (admins): chart of daily messages and active members, stage, health."""
     from bot.charts import daily_chart
 
-    snap = await ctx.app.services["scoring"].snapshot(ctx.group)
+    snap = await chat_snapshot(ctx)
+    if snap is None:
+        return ctx.reply(ctx.t("scores.warming"))
     text = stats_text(ctx.t, snap)
     png = await asyncio.to_thread(daily_chart, snap.frame, snap.now, ctx.group.title or ctx.group.group_id, ctx.lang)
     return ctx.reply(text, image=png)

@@ -138,6 +138,19 @@ def compute(frame: EventFrame, now: float, settings: Any, with_interests: bool =
     return Snapshot(now, frame, wins, it, frame.n)
 
 
+class ScoresWarming(Exception):
+    """Scores of the group are still being computed (a big group, just started)."""
+
+
+async def chat_snapshot(ctx: Any) -> Snapshot | None:
+    """The group's scores for a chat command (a `Ctx`), or None while a big group's
+    scores are still being computed."""
+    try:
+        return await ctx.app.services["scoring"].snapshot(ctx.group, wait=False)
+    except ScoresWarming:
+        return None
+
+
 def _log_failure(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("background score refresh failed", exc_info=task.exception())
@@ -161,8 +174,13 @@ class ScoreService:
         """New events arrived: the next read refreshes (now or in the background)."""
         self.groups.setdefault(group_pk, GroupCache()).dirty = True
 
-    async def snapshot(self, group: GroupInfo, fresh: bool = False) -> Snapshot:
-        """The group's scores, refreshed first when stale and cheap (or `fresh`)."""
+    async def snapshot(self, group: GroupInfo, fresh: bool = False, wait: bool = True) -> Snapshot:
+        """The group's scores, refreshed first when stale and cheap (or `fresh`).
+
+        With `wait=False` (chat commands) a computation that takes longer than
+        `answer_seconds` keeps running in the background and `ScoresWarming` is raised,
+        so a member is told to ask again instead of waiting for a million rows.
+        """
         gc = self.groups.setdefault(group.pk, GroupCache())
         settings = await self.app.settings("scoring", group)
         now = self.app.clock.now().timestamp()
@@ -170,14 +188,27 @@ class ScoreService:
         stale = snap is None or gc.dirty or now - snap.now > settings.cache_seconds
         if not stale:
             return snap
-        if snap is None or fresh or len(gc.columns) < settings.sync_limit:
-            return await self._refresh(group, gc, settings)
-        # A big group's refresh costs seconds of CPU: at most one per refresh_seconds,
-        # or a busy group would keep a core busy recomputing.
-        if (gc.task is None or gc.task.done()) and now - snap.now >= settings.refresh_seconds:
-            gc.task = asyncio.create_task(self._refresh(group, gc, settings))
-            gc.task.add_done_callback(_log_failure)
-        return snap
+        big = len(gc.columns) >= settings.sync_limit
+        if snap is not None and big and not fresh:
+            # A big group's refresh costs seconds of CPU: at most one per
+            # refresh_seconds, or a busy group would keep a core busy recomputing.
+            if (gc.task is None or gc.task.done()) and now - snap.now >= settings.refresh_seconds:
+                self._start(group, gc, settings)
+            return snap
+        running = gc.task is not None and not gc.task.done()
+        # A refresh already running may have loaded its rows before the newest events.
+        task = gc.task if running and not gc.dirty else self._start(group, gc, settings)
+        if wait:
+            return await asyncio.shield(task)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), settings.answer_seconds)
+        except TimeoutError:
+            raise ScoresWarming(group.pk) from None
+
+    def _start(self, group: GroupInfo, gc: GroupCache, settings: Any) -> asyncio.Task:
+        gc.task = asyncio.create_task(self._refresh(group, gc, settings))
+        gc.task.add_done_callback(_log_failure)
+        return gc.task
 
     async def _refresh(self, group: GroupInfo, gc: GroupCache, settings: Any) -> Snapshot:
         async with gc.lock:

@@ -15,7 +15,7 @@ from bot import scoring_texts  # noqa: F401  (registers the reply texts)
 from bot.commands import Ctx, UsageError
 from bot.config import register_section, setting
 from bot.leaderboards import Board, add_board, boards, parse_top_args
-from bot.scoring_data import ScoreService
+from bot.scoring_data import ScoreService, chat_snapshot
 from scoring.activity import DEFAULT_WEIGHTS
 from scoring.features import FEATURES
 from scoring.influence import DEFAULT_EDGE_WEIGHTS, DEFAULT_INFLUENCE_WEIGHTS
@@ -54,6 +54,7 @@ class ScoringSettings:
     top_size: int = setting(10, "Members shown by /top.")
     cache_seconds: float = setting(600.0, "Recompute cached scores at least this often.")
     sync_limit: int = setting(50000, "Groups with fewer events recompute before answering; bigger ones in the background.")
+    answer_seconds: float = setting(5.0, "A command waits this long for scores being computed, then says to ask again.")
     refresh_seconds: float = setting(60.0, "Big groups recompute in the background at most this often.")
     warm_on_start: bool = setting(True, "Score groups bigger than sync_limit in the background when the bot starts.")
     recommend_boost: float = setting(0.5, "How much each engagement with an item raises it.")
@@ -97,7 +98,9 @@ def fmt(x: float) -> str:
 
 
 async def _render_board(ctx: Ctx, window: str, board: str) -> str:
-    snap = await service(ctx.app).snapshot(ctx.group)
+    snap = await chat_snapshot(ctx)
+    if snap is None:
+        return ctx.t("scores.warming")
     ws = snap.windows[window]
     settings = await ctx.app.settings("scoring", ctx.group)
     order = ws.ranking(board)[: settings.top_size]
@@ -148,7 +151,9 @@ async def cmd_rank(ctx: Ctx) -> str:
     window = next((a for a in ctx.args if a in ("7d", "30d", "all")), settings.default_window)
     ctx.args = [a for a in ctx.args if a not in ("7d", "30d", "all")]
     mid = await _target(ctx)
-    snap = await service(ctx.app).snapshot(ctx.group)
+    snap = await chat_snapshot(ctx)
+    if snap is None:
+        return ctx.t("scores.warming")
     code = snap.frame.code(mid)
     name = snap.frame.name(code) if code >= 0 else mid
     ws = snap.windows[window]
@@ -168,7 +173,9 @@ async def cmd_profile(ctx: Ctx) -> str:
     from scoring.scores import strongest_connections
 
     mid = await _target(ctx)
-    snap = await service(ctx.app).snapshot(ctx.group)
+    snap = await chat_snapshot(ctx)
+    if snap is None:
+        return ctx.t("scores.warming")
     code = snap.frame.code(mid)
     if code < 0:
         return ctx.t("rank.none", name=mid, window=ctx.t("window.all"))

@@ -54,7 +54,7 @@ i18n.add(
             "stage.growth": "growth",
             "stage.maturity": "maturity",
             "stage.decline": "decline",
-            "fit.saved": "Weights saved: R² {r2}",
+            "scores.warming": "I'm still counting this group's history; ask again in a minute.",
         },
         "zh-CN": {
             "cmd.help.top": "排行榜：活跃度或影响力，可选 7d、30d、all",
@@ -106,7 +106,7 @@ i18n.add(
             "stage.growth": "成长期",
             "stage.maturity": "成熟期",
             "stage.decline": "衰退期",
-            "fit.saved": "权重已保存：R² {r2}",
+            "scores.warming": "正在统计本群的历史记录，请稍后再试。",
         },
     }
 )

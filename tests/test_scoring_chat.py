@@ -120,15 +120,31 @@ async def test_big_groups_answer_from_cache_and_refresh_in_background(tmp_path):
     try:
         await bot.say("alice", "hello")
         assert "1. alice" in await bot.ask("bob", "/top all")  # no cache yet: computed now
+        gc = bot.app.services["scoring"].groups[bot.group.pk]
+        first = gc.task
         for i in range(4):
             await bot.say("erin", f"message {i}")
         assert "1. alice" in await bot.ask("bob", "/top all")  # stale, but refreshed < 60 s ago
-        assert bot.app.services["scoring"].groups[bot.group.pk].task is None
+        assert gc.task is first  # no new refresh yet
         await bot.later(61)
         assert "1. alice" in await bot.ask("bob", "/top all")  # stale answer, refresh started
-        task = bot.app.services["scoring"].groups[bot.group.pk].task
-        assert task is not None
-        await task
+        assert gc.task is not first
+        await gc.task
         assert "1. erin" in await bot.ask("bob", "/top all")
+    finally:
+        await bot.close()
+
+
+async def test_commands_say_so_while_scores_are_being_computed(tmp_path):
+    from bot.testing import BotHarness
+
+    bot = await BotHarness.create(tmp_path, config="[scoring]\nanswer_seconds = 0.05\n")
+    try:
+        await bot.say("alice", "hello")
+        gc = bot.app.services["scoring"].groups[bot.group.pk]
+        async with gc.lock:  # a long computation holds the group's lock
+            assert "ask again" in await bot.ask("bob", "/top")
+            assert "ask again" in await bot.ask("bob", "/rank")
+        assert "1. alice" in await bot.ask("bob", "/top")
     finally:
         await bot.close()
