@@ -145,6 +145,7 @@ async def test_commands_say_so_while_scores_are_being_computed(tmp_path):
         async with gc.lock:  # a long computation holds the group's lock
             assert "ask again" in await bot.ask("bob", "/top")
             assert "ask again" in await bot.ask("bob", "/rank")
+        await gc.task  # the computation the commands started goes on, and finishes
         assert "1. alice" in await bot.ask("bob", "/top")
     finally:
         await bot.close()
