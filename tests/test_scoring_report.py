@@ -148,3 +148,16 @@ def test_demo_hook_prints_boards_and_writes_the_report(db, tmp_path, monkeypatch
     out = asyncio.run(run())
     assert "Top by activity" in out and "Top by influence" in out and "Lifecycle stage: growth" in out
     assert (tmp_path / "demo" / "report" / "report.html").exists()
+
+
+def test_bad_scoring_config_names_the_key():
+    from bot.config import ConfigError, load_config_text
+
+    with pytest.raises(ConfigError, match=r"\[scoring\]: weights: unknown feature\(s\) mesages"):
+        load_config_text("[scoring]\nweights = {mesages = 1.0}\n")
+    with pytest.raises(ConfigError, match="'half_life_days' must be float"):
+        load_config_text('[scoring]\nhalf_life_days = "two weeks"\n')
+    with pytest.raises(ConfigError, match="damping must be between 0 and 1"):
+        load_config_text("[scoring]\ndamping = 1.5\n")
+    cfg = load_config_text('[scoring]\ntaxonomy = {rust = ["rust", "cargo", "раст"]}\n')
+    assert cfg.section("scoring").taxonomy == {"rust": ["rust", "cargo", "раст"]}
