@@ -127,7 +127,7 @@ def stats_text(ctx_t, snap: Snapshot) -> str:
     retention = "—" if h["week1_retention"] is None else f"{h['week1_retention']:.0%}"
     return "\n".join(
         [
-            ctx_t("stats.stage", stage=ctx_t(f"stage.{st.stage}"), rule=st.rule),
+            ctx_t("stats.stage", stage=ctx_t(f"stage.{st.stage}"), rule=ctx_t(f"lifecycle.{st.rule_id}", **st.args)),
             ctx_t("stats.active", dau=h["dau"], wau=h["wau"], mau=h["mau"]),
             ctx_t("stats.questions", asked=h["questions_30d"], share=f"{h['answered_share_30d']:.0%}", median=median_s),
             ctx_t("stats.retention", retention=retention),

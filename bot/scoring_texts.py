@@ -55,6 +55,13 @@ i18n.add(
             "stage.maturity": "maturity",
             "stage.decline": "decline",
             "scores.warming": "I'm still counting this group's history; ask again in a minute.",
+            "lifecycle.young": "{weeks} week(s) of history (< {min_weeks})",
+            "lifecycle.small": "{active} active members last week (< {min_active})",
+            "lifecycle.growing": "active members {growth}/week > +{trend}",
+            "lifecycle.shrinking": "active members {growth}/week < -{trend}",
+            "lifecycle.disengaging": "messages per active member {mpa}/week < -{trend} and retention {retention} < {floor}",
+            "lifecycle.newcomers": "new members are {share} of active ones (> {new_share})",
+            "lifecycle.stable": "active members {growth}/week within ±{trend}, retention {retention}",
         },
         "zh-CN": {
             "cmd.help.top": "排行榜：活跃度或影响力，可选 7d、30d、all",
@@ -107,6 +114,13 @@ i18n.add(
             "stage.maturity": "成熟期",
             "stage.decline": "衰退期",
             "scores.warming": "正在统计本群的历史记录，请稍后再试。",
+            "lifecycle.young": "历史记录只有 {weeks} 周（少于 {min_weeks} 周）",
+            "lifecycle.small": "上周活跃成员 {active} 人（少于 {min_active} 人）",
+            "lifecycle.growing": "活跃成员每周 {growth}，超过 +{trend}",
+            "lifecycle.shrinking": "活跃成员每周 {growth}，低于 -{trend}",
+            "lifecycle.disengaging": "人均消息每周 {mpa}，低于 -{trend}，且留存 {retention} 低于 {floor}",
+            "lifecycle.newcomers": "新成员占活跃成员的 {share}（超过 {new_share}）",
+            "lifecycle.stable": "活跃成员每周 {growth}，在 ±{trend} 以内，留存 {retention}",
         },
     }
 )

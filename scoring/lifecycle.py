@@ -71,13 +71,31 @@ def weekly_series(frame: EventFrame, now: float, weeks: int | None = None) -> We
     return WeeklySeries(starts, active, new, messages, retention)
 
 
+#: The rules in words (English); the bot translates them by rule id with the same args.
+RULES = {
+    "young": "{weeks} week(s) of history (< {min_weeks})",
+    "small": "{active} active members last week (< {min_active})",
+    "growing": "active members {growth}/week > +{trend}",
+    "shrinking": "active members {growth}/week < -{trend}",
+    "disengaging": "messages per active member {mpa}/week < -{trend} and retention {retention} < {floor}",
+    "newcomers": "new members are {share} of active ones (> {new_share})",
+    "stable": "active members {growth}/week within ±{trend}, retention {retention}",
+}
+
+
 @dataclass
 class Stage:
     """The stage, the rule that decided it, and the numbers the rule looked at."""
 
     stage: str
-    rule: str
+    rule_id: str
+    args: dict[str, str] = field(default_factory=dict)
     numbers: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rule(self) -> str:
+        """The deciding rule in English words, with its numbers."""
+        return RULES[self.rule_id].format(**self.args)
 
 
 def _slope(values: np.ndarray) -> float:
@@ -101,13 +119,10 @@ def stage(
     """Decide the stage from the last `window` full weeks (see the module docstring)."""
     weeks = len(s.active)
     latest = float(s.active[-1]) if weeks else 0.0
-    if weeks < min_weeks or latest < min_active:
-        why = (
-            f"{weeks} week(s) of history (< {min_weeks})"
-            if weeks < min_weeks
-            else f"{latest:g} active members last week (< {min_active})"
-        )
-        return Stage("creation", why, {"weeks": float(weeks), "active_last_week": latest})
+    if weeks < min_weeks:
+        return Stage("creation", "young", {"weeks": str(weeks), "min_weeks": str(min_weeks)}, {"weeks": float(weeks)})
+    if latest < min_active:
+        return Stage("creation", "small", {"active": f"{latest:g}", "min_active": str(min_active)}, {"active_last_week": latest})
     recent = slice(max(0, weeks - window), weeks)
     act = s.active[recent]
     growth = _slope(act)
@@ -123,20 +138,16 @@ def stage(
         "retention": round(retention, 4),
         "new_member_share": round(new_ratio, 4),
     }
+    args = {
+        "growth": f"{growth:+.1%}", "trend": f"{trend:.0%}", "mpa": f"{mpa:+.1%}", "retention": f"{retention:.0%}",
+        "floor": f"{retention_floor:.0%}", "share": f"{new_ratio:.0%}", "new_share": f"{new_share:.0%}",
+    }
     if growth > trend:
-        return Stage("growth", f"active members {growth:+.1%}/week > +{trend:.0%}", numbers)
+        return Stage("growth", "growing", args, numbers)
     if growth < -trend:
-        return Stage("decline", f"active members {growth:+.1%}/week < -{trend:.0%}", numbers)
+        return Stage("decline", "shrinking", args, numbers)
     if mpa < -trend and retention < retention_floor:
-        return Stage(
-            "decline",
-            f"messages per active member {mpa:+.1%}/week < -{trend:.0%} and retention {retention:.0%} < {retention_floor:.0%}",
-            numbers,
-        )
+        return Stage("decline", "disengaging", args, numbers)
     if new_ratio > new_share:
-        return Stage("growth", f"new members are {new_ratio:.0%} of active ones (> {new_share:.0%})", numbers)
-    return Stage(
-        "maturity",
-        f"active members {growth:+.1%}/week within ±{trend:.0%}, retention {retention:.0%}",
-        numbers,
-    )
+        return Stage("growth", "newcomers", args, numbers)
+    return Stage("maturity", "stable", args, numbers)

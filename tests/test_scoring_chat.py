@@ -111,6 +111,8 @@ async def test_chinese_group_gets_chinese_replies(bot):
     await conversation(bot)
     await bot.app.store.update_group(bot.group.pk, language="zh-CN")
     assert "活跃度排行" in await bot.ask("bob", "/top")
+    stats = await bot.ask("admin", "/stats")
+    assert "阶段：初创期 — 历史记录只有 1 周" in stats
 
 
 async def test_big_groups_answer_from_cache_and_refresh_in_background(tmp_path):
