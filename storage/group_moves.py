@@ -5,7 +5,7 @@ the bot knows about the group (events, members, points, flags, settings, audit) 
 off the group's primary key, so the move is a rename of `groups.group_id`. When rows
 under the new id exist already (a message in the new supergroup was stored before the
 migration notice arrived), the two groups are merged into the older one: every table
-with a `group_pk` column is repointed, and rows that would then collide with one of the
+with a column pointing at the group is repointed, and rows that would then collide with one of the
 kept group's unique keys (the same event seen under both ids) are dropped first.
 """
 
@@ -22,16 +22,21 @@ from storage.store import EventStore, GroupInfo
 log = logging.getLogger(__name__)
 
 
-def _unique_sets(table: Table) -> list[list[str]]:
-    """Column-name sets of the table's unique constraints and indexes that include group_pk."""
+def _group_columns(table: Table) -> list[str]:
+    """Columns of `table` that point at groups.id (by convention `group_pk`)."""
+    return [fk.parent.name for fk in table.foreign_keys if fk.column.table.name == Group.__tablename__]
+
+
+def _unique_sets(table: Table, col: str) -> list[list[str]]:
+    """Column-name sets of the table's unique constraints and indexes that include `col`."""
     sets = []
     for c in table.constraints:
-        cols = [col.name for col in getattr(c, "columns", [])]
-        if c.__class__.__name__ == "UniqueConstraint" and "group_pk" in cols:
+        cols = [x.name for x in getattr(c, "columns", [])]
+        if c.__class__.__name__ == "UniqueConstraint" and col in cols:
             sets.append(cols)
     for ix in table.indexes:
-        cols = [col.name for col in ix.columns]
-        if ix.unique and "group_pk" in cols:
+        cols = [x.name for x in ix.columns]
+        if ix.unique and col in cols:
             sets.append(cols)
     return sets
 
@@ -61,16 +66,15 @@ async def move_group(store: EventStore, platform: str, old_id: str, new_id: str)
         else:
             keep, drop = (old, new) if old.id < new.id else (new, old)
             for table in Base.metadata.sorted_tables:
-                if table.name == Group.__tablename__ or "group_pk" not in table.c:
-                    continue
-                for cols in _unique_sets(table):
-                    others = [c for c in cols if c != "group_pk"]
-                    kept = table.alias("kept")
-                    clash = exists().where(
-                        and_(kept.c.group_pk == keep.id, *[kept.c[c] == table.c[c] for c in others])
-                    )
-                    await conn.execute(delete(table).where(table.c.group_pk == drop.id, clash))
-                await conn.execute(update(table).where(table.c.group_pk == drop.id).values(group_pk=keep.id))
+                for col in _group_columns(table):
+                    for cols in _unique_sets(table, col):
+                        others = [c for c in cols if c != col]
+                        kept = table.alias("kept")
+                        clash = exists().where(
+                            and_(kept.c[col] == keep.id, *[kept.c[c] == table.c[c] for c in others])
+                        )
+                        await conn.execute(delete(table).where(table.c[col] == drop.id, clash))
+                    await conn.execute(update(table).where(table.c[col] == drop.id).values({col: keep.id}))
             await conn.execute(delete(Group).where(Group.id == drop.id))
             title = keep.title or drop.title
             await conn.execute(update(Group).where(Group.id == keep.id).values(group_id=new_id, title=title))
