@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from telegram import Update
-from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
@@ -319,6 +319,9 @@ class TelegramAdapter(TelegramOutbox):
                 admins = await self.bot.get_chat_administrators(int(group_id))
             except Forbidden:
                 await self.hooks.on_group_gone(group_id)
+                return False
+            except BadRequest as exc:
+                log.info("telegram: no admin list for %s: %s", group_id, exc)
                 return False
             ids = frozenset(str(a.user.id) for a in admins)
             self._admins[group_id] = (now + self.options.admin_cache_ttl, ids)
