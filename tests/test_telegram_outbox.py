@@ -159,3 +159,32 @@ async def test_network_fault_on_send_is_retried(tg):
     sent = await tg.app.send(reply(text="hello"))
     assert sent.ok
     await until(lambda: len(tg.fake.called("sendMessage")) == 3, "three attempts")
+
+
+async def test_webhook_answers_500_until_the_update_is_stored(tmp_path, fake, monkeypatch):
+    monkeypatch.setenv("TEST_TG_TOKEN", fake.token)
+    monkeypatch.setenv("TEST_TG_SECRET", "abc")
+    h = TgHarness(tmp_path, fake, extra_config=(
+        'webhook_url = "https://bot.example.org/hook"\nwebhook_port = 0\nwebhook_secret_env = "TEST_TG_SECRET"\n'))
+    failing = [True]
+
+    async def sink(event):
+        if failing[0]:
+            raise ConnectionError("database unreachable")
+        await h.app.handle(event)
+
+    await h.start(sink=sink)
+    try:
+        url = f"http://127.0.0.1:{h.adapter.webhook_port}/hook"
+        update = {"update_id": 6, "message": {"message_id": 32, "date": h.now(), "chat": group(GROUP, "g"),
+                                              "from": PEOPLE["bob"], "text": "/ping"}}
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "abc"}
+        async with aiohttp.ClientSession() as http:
+            assert (await http.post(url, json=update, headers=headers)).status == 500  # Telegram retries
+            failing[0] = False
+            assert (await http.post(url, json=update, headers=headers)).status == 200
+            assert (await http.post(url, json=update, headers=headers)).status == 200  # a late duplicate
+        assert [e.text for e in await h.stored()] == ["/ping"]
+        assert [c.params["text"] for c in fake.called("sendMessage")] == ["pong"]
+    finally:
+        await h.close()
