@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.ensemble import IsolationForest
 
-from scoring.checks import Check, CheckContext, Verdict, _s
+from scoring.checks import Check, CheckContext, CheckSettings, Verdict, _s
 from scoring.window import BUCKET, MemberWindow
 from storage.events import EventKind
 
@@ -62,7 +62,7 @@ def isolation_scores(features: Mapping[str, np.ndarray], seed: int = 0, trees: i
 
 
 @dataclass
-class AnomalySettings:
+class AnomalySettings(CheckSettings):
     """Message-rate anomaly against the member's and the group's own baseline."""
 
     enabled: bool = _s(True, "Run the anomaly check.")

@@ -27,6 +27,17 @@ def _s(default: Any, doc: str) -> Any:
     return field(default=default, metadata={"doc": doc})
 
 
+class CheckSettings:
+    """Base of check settings: validates `severity` for the config loader."""
+
+    def check(self) -> str | None:
+        """An error message when a value is out of range, else None."""
+        sev = getattr(self, "severity", "low")
+        if sev not in SEVERITIES:
+            return f"severity must be one of {', '.join(SEVERITIES)}, got {sev!r}"
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """One check's answer about one event: flagged or not, and why."""
@@ -79,7 +90,7 @@ class Check:
 
 
 @dataclass
-class FloodSettings:
+class FloodSettings(CheckSettings):
     """Too many messages in a short time by one member."""
 
     enabled: bool = _s(True, "Run the flood check.")
@@ -104,7 +115,7 @@ class FloodCheck(Check):
 
 
 @dataclass
-class RepeatSettings:
+class RepeatSettings(CheckSettings):
     """The same or nearly the same text from one member again and again."""
 
     enabled: bool = _s(True, "Run the repeat check.")
@@ -141,7 +152,7 @@ def _jac(a: frozenset, b: frozenset) -> float:
 
 
 @dataclass
-class RaidSettings:
+class RaidSettings(CheckSettings):
     """Many members posting near-identical text, or many joins at once."""
 
     enabled: bool = _s(True, "Run the raid check (trusted members are never exempt).")
@@ -185,7 +196,7 @@ _AT = re.compile(r"(?<![\w.])@[A-Za-z0-9_]{4,32}\b")
 
 
 @dataclass
-class NewcomerSettings:
+class NewcomerSettings(CheckSettings):
     """What a new member may not post in their first messages or hours."""
 
     enabled: bool = _s(True, "Run the newcomer check.")
@@ -230,7 +241,7 @@ class NewcomerCheck(Check):
 
 
 @dataclass
-class MentionSettings:
+class MentionSettings(CheckSettings):
     """Mass mentions in one message."""
 
     enabled: bool = _s(True, "Run the mention check.")
@@ -251,7 +262,7 @@ class MentionCheck(Check):
 
 
 @dataclass
-class ShoutingSettings:
+class ShoutingSettings(CheckSettings):
     """Messages written mostly in capitals."""
 
     enabled: bool = _s(True, "Run the shouting check.")
@@ -275,7 +286,7 @@ class ShoutingCheck(Check):
 
 
 @dataclass
-class SymbolSettings:
+class SymbolSettings(CheckSettings):
     """Emoji walls, zalgo text and invisible characters."""
 
     enabled: bool = _s(True, "Run the symbol check.")
@@ -308,7 +319,7 @@ class SymbolCheck(Check):
 
 
 @dataclass
-class BlocklistSettings:
+class BlocklistSettings(CheckSettings):
     """Words and regular expressions this group never wants to see."""
 
     enabled: bool = _s(True, "Run the blocklist check.")
@@ -317,7 +328,10 @@ class BlocklistSettings:
     severity: str = _s("high", "Severity when flagged.")
 
     def check(self) -> str | None:
-        """Report the first regex that does not compile."""
+        """Report a bad severity or the first regex that does not compile."""
+        problem = super().check()
+        if problem:
+            return problem
         for rx in self.regexes:
             try:
                 re.compile(rx)

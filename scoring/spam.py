@@ -22,7 +22,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.utils import murmurhash3_32
 
-from scoring.checks import Check, CheckContext, Verdict, _s
+from scoring.checks import Check, CheckContext, CheckSettings, Verdict, _s
 from scoring.textnorm import has_cjk, strip_invisible
 
 N_FEATURES = 2**18
@@ -187,7 +187,7 @@ def _index_counts(grams: Counter) -> Counter:
 
 
 @dataclass
-class SpamSettings:
+class SpamSettings(CheckSettings):
     """The spam classifier's thresholds."""
 
     enabled: bool = _s(True, "Run the spam classifier.")
