@@ -38,9 +38,13 @@ def install(app: App) -> None:
     app.router.button("mod", admin=True)(on_button)
     register(app.router)
 
+    async def _ready(app: App) -> None:
+        await svc.ready()
+
     async def _flush(app: App) -> None:
         await svc.flush()
 
+    app.on_start.append(_ready)
     app.on_stop.append(_flush)
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from scoring.textnorm import caps_ratio, normalise, phrase_pattern, symbol_stats
+from scoring.textnorm import caps_ratio, fold, normalise, phrase_pattern, spaced_runs, symbol_stats
 from scoring.window import Cluster, GroupWindow, MemberWindow
 from storage.events import Event, EventKind
 
@@ -182,7 +182,7 @@ class RaidCheck(Check):
             return self.ok(reason)
         if c is None or len(ctx.norm) < s.min_chars:
             return self.ok(f"raid 1/{s.members} members (short text)")
-        n = len(c.members)
+        n = c.count_since(ctx.ts - s.seconds)
         reason = f"same text from {n}/{s.members} members in {s.seconds:g}s"
         if n >= s.members:
             if ctx.similarity:
@@ -364,7 +364,19 @@ class BlocklistCheck(Check):
         pats = self._patterns(s)
         if not pats:
             return self.ok("blocklist empty")
+        light = None
+        runs = None
         for entry, pat in pats:
+            if entry in s.regexes:
+                # Regexes also see the text before punctuation inside words is dropped (URLs).
+                light = light if light is not None else fold(ctx.event.text or "")
+                if pat.search(ctx.norm) or pat.search(light):
+                    return self.hit(f"blocked: {entry!r}", s.severity, entry=entry)
+                continue
             if pat.search(ctx.norm):
                 return self.hit(f"blocked: {entry!r}", s.severity, entry=entry)
+            runs = runs if runs is not None else spaced_runs(ctx.event.text or "")
+            word = normalise(entry)
+            if any(word in r for r in runs):  # "a s c a m": the spaced letters hide the boundary
+                return self.hit(f"blocked: {entry!r} (spaced out)", s.severity, entry=entry)
         return self.ok(f"no match among {len(pats)} entries")

@@ -25,7 +25,7 @@ from scoring.checks import (
     Verdict,
 )
 from scoring.spam import SpamCheck, SpamModel
-from scoring.textnorm import normalise
+from scoring.textnorm import normalise, shingles
 from scoring.window import Cluster, GroupWindow
 from storage.events import Event, EventKind
 
@@ -136,8 +136,5 @@ class Screener:
         return out
 
 
-def _shingles(norm: str, k: int = 3) -> frozenset[str]:
-    t = norm.replace(" ", "")
-    if len(t) <= k:
-        return frozenset([t]) if t else frozenset()
-    return frozenset(t[i : i + k] for i in range(len(t) - k + 1))
+def _shingles(norm: str) -> frozenset[str]:
+    return shingles(norm, normalised=True)

@@ -67,6 +67,17 @@ def normalise(text: str) -> str:
     return _WS.sub(" ", t).strip()
 
 
+def fold(text: str) -> str:
+    """Light folding: width, case and invisible characters only (for regexes on URLs)."""
+    return unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
+
+
+def spaced_runs(text: str) -> list[str]:
+    """Runs of single characters separated by spaces or dots, joined ("a s c a m" → "ascam")."""
+    t = fold(text)
+    return [normalise(re.sub(r"[ .\-_*·]+", "", m.group(0))) for m in _SPACED.finditer(t)]
+
+
 def has_cjk(text: str) -> bool:
     """True when the text holds Chinese, Japanese or Korean characters."""
     return _CJK.search(text) is not None
@@ -120,9 +131,12 @@ def caps_ratio(text: str) -> tuple[int, float]:
     return len(letters), upper / len(letters)
 
 
-def shingles(text: str, k: int = 3) -> frozenset[str]:
-    """Character k-grams of the normalised text (spaces collapsed)."""
-    t = normalise(text).replace(" ", "")
+_NONWORD = re.compile(r"[\W_]+")
+
+
+def shingles(text: str, k: int = 3, normalised: bool = False) -> frozenset[str]:
+    """Character k-grams of the normalised text, spaces and punctuation dropped."""
+    t = _NONWORD.sub("", text if normalised else normalise(text))
     if len(t) <= k:
         return frozenset([t]) if t else frozenset()
     return frozenset(t[i : i + k] for i in range(len(t) - k + 1))

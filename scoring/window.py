@@ -35,13 +35,18 @@ class Cluster:
     id: str
     first_ts: float
     last_ts: float
-    members: dict[str, str | None] = field(default_factory=dict)  # member → last message id
+    #: member → (last message id, time)
+    members: dict[str, tuple[str | None, float]] = field(default_factory=dict)
 
     def add(self, ts: float, member_id: str, message_id: str | None, cap: int) -> None:
         """Record a member's message in the cluster (at most `cap` members kept)."""
         self.last_ts = ts
         if member_id in self.members or len(self.members) < cap:
-            self.members[member_id] = message_id
+            self.members[member_id] = (message_id, ts)
+
+    def count_since(self, ts: float) -> int:
+        """Distinct members whose latest message in the cluster is at or after `ts`."""
+        return sum(1 for _, t in self.members.values() if t >= ts)
 
 
 @dataclass
