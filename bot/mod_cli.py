@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.cli import CliError
 from bot.config import load_config
+from bot.mod_engine import CHECK_SECTIONS  # noqa: F401  - registers [moderation] and [check_*]
 from bot.mod_model import (
     TrainingDataError,
     base_corpus,

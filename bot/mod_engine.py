@@ -100,6 +100,9 @@ def register_settings() -> None:
         register_section(f"check_{name}", cls)
 
 
+register_settings()
+
+
 @dataclass
 class GroupSettings:
     """Everything moderation reads for one group, resolved once and cached."""

@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
 from bot.mod_engine import ModerationService, TrustRecord
 from scoring.screen import SCREENED, Screener, Screening, default_checks
 from scoring.window import GroupWindow
 from storage.events import MESSAGE_KINDS
+from storage.models import GroupMember
 from storage.store import GroupInfo
 
 if TYPE_CHECKING:
@@ -56,7 +59,7 @@ async def scan(app: App, group: GroupInfo, since: datetime | None = None, until:
     gs = await svc.settings(group)
     screener = Screener(default_checks(svc.model))
     window = GroupWindow()
-    roles = {m["member_id"]: m["role"] for m in await app.store.group_members(group.pk)}
+    roles = await _roles(app, group.pk)
     trust: dict[str, TrustRecord] = {}
     flagged: list[Screening] = []
     by_key: dict[str, ScanGroup] = {}
@@ -80,6 +83,14 @@ async def scan(app: App, group: GroupInfo, since: datetime | None = None, until:
         key = f"c:{sc.cluster.id}" if sc.cluster is not None else f"e:{e.key}"
         by_key.setdefault(key, ScanGroup(key)).screenings.append(sc)
     return ScanResult(group, screened, flagged, list(by_key.values()))
+
+
+async def _roles(app: App, group_pk: int) -> dict[str, str]:
+    # Read directly: only the role column is needed, not names.
+    t = GroupMember.__table__
+    async with app.store.engine.connect() as conn:
+        rows = await conn.execute(select(t.c.member_id, t.c.role).where(t.c.group_pk == group_pk))
+        return {mid: role for mid, role in rows}
 
 
 def as_json(result: ScanResult) -> dict:

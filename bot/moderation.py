@@ -17,16 +17,13 @@ from typing import TYPE_CHECKING
 
 from bot.mod_alerts import buttons, render
 from bot.mod_commands import register
-from bot.mod_engine import ModerationService, register_settings
+from bot.mod_engine import ModerationService
 from bot.mod_policy import moderation_step
 from bot.mod_scan import scan
 
 if TYPE_CHECKING:
     from bot.app import App
     from storage.store import GroupInfo
-
-register_settings()
-
 
 def install(app: App) -> None:
     """Register moderation's service, step, buttons and commands on `app`."""
