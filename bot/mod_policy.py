@@ -100,6 +100,8 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
         await app.store.audit(pk, "moderation", "noted", {"member": e.member_id, "message": e.message_id, "verdicts": flagged_text})
         return
     entry = [e.member_id, e.message_id]
+    # A raid's flag covers every member of the cluster, also those before it crossed the line.
+    earlier = [[m, msg] for m, (msg, _) in cluster.members.items() if [m, msg] != entry] if raid and cluster else []
     raid_started = False
     created = False
     if flag is None:
@@ -108,11 +110,12 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
         flag, created = await svc.store.create_flag(
             pk, key, ts, kind=kind, severity=severity or "low", member_id=e.member_id, message_id=e.message_id,
             channel_id=e.channel_id, text=(e.text or "")[:2000], score=sc.spam_probability(),
-            verdicts=verdict_dicts(sc), count=1, members=[entry],
+            verdicts=verdict_dicts(sc), count=len({m for m, _ in earlier} | {e.member_id}), members=[*earlier, entry],
         )
         raid_started = created and raid is not None
     else:
-        members = [m for m in flag["members"] if m != entry][-499:] + [entry]
+        members = [m for m in flag["members"] if m != entry]
+        members = (members + [m for m in earlier if m not in members])[-499:] + [entry]
         upd: dict = {"members": members, "count": len({m[0] for m in members}), "updated_ts": ts}
         if rank(severity) > rank(flag["severity"]):
             upd["severity"] = severity

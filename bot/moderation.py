@@ -20,6 +20,7 @@ from bot.mod_commands import register
 from bot.mod_engine import ModerationService
 from bot.mod_policy import moderation_step
 from bot.mod_scan import scan
+from scoring.checks import SEVERITIES
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -51,35 +52,51 @@ async def demo(app: App, group: GroupInfo, out) -> None:
     from rich.table import Table
 
     result = await scan(app, group)
-    out.rule("Moderation: what the checks caught")
-    out.print(f"{result.screened} events replayed through every check; {len(result.flagged)} flagged, "
-              f"in {len(result.groups)} alert(s) (near-identical messages share one alert).")
-    table = Table(show_lines=False)
-    for col in ("time", "member", "message", "checks that fired"):
-        table.add_column(col)
-    for sc in result.flagged[:25]:
-        e = sc.event
-        table.add_row(
-            f"{e.time:%m-%d %H:%M}",
-            e.member_name or e.member_id or "",
-            " ".join((e.text or e.kind.value).split())[:48],
-            "\n".join(f"{v.check}: {v.reason}" for v in sc.flagged),
-        )
-    out.print(table)
     lang = await app.language(group)
     s = (await app.services["moderation"].settings(group)).mod
-    shown = sorted(result.groups, key=lambda g: (not g.is_raid, -len(g.screenings)))[:3]
-    for i, g in enumerate(shown, 1):
-        first = g.screenings[0]
-        last = next((sc for sc in reversed(g.screenings) if sc.raid is not None), g.screenings[-1])
+    floor = SEVERITIES.index(s.alert_min_severity)
+    alerting = [g for g in result.groups if g.is_raid or any(SEVERITIES.index(sc.severity or "low") >= floor for sc in g.screenings)]
+    quiet = len(result.groups) - len(alerting)
+    out.rule("Moderation: what the checks caught")
+    out.print(
+        f"{result.screened} events replayed through every check (mode {s.mode}): {len(result.flagged)} flagged, "
+        f"giving {len(alerting)} alert(s) — near-identical messages share one alert; "
+        f"{quiet} low-severity verdict(s) only written to the audit log."
+    )
+    table = Table(show_lines=True)
+    for col in ("when", "who", "message", "checks that fired (last message)"):
+        table.add_column(col)
+    for g in alerting:
+        first, last = g.screenings[0], _decisive(g)
+        e = first.event
+        n = len(last.cluster.members) if last.raid and last.cluster else len(g.members)
+        who = (e.member_name or e.member_id or "") + (f" +{n - 1} more" if n > 1 else "")
+        table.add_row(
+            f"{e.time:%m-%d %H:%M}",
+            who,
+            " ".join((e.text or e.kind.value).split())[:60],
+            "\n".join(f"{v.check}: {v.reason}" for v in last.flagged),
+        )
+    out.print(table)
+    raids = [g for g in alerting if g.is_raid]
+    spam = [g for g in alerting if not g.is_raid]
+    for i, g in enumerate([*spam[:1], *raids], 1):
+        last = _decisive(g)
         raid = last.raid
         kind = ("joins" if raid.data.get("kind") == "joins" else "raid") if raid else "auto"
+        first = g.screenings[0]
+        members = list(last.cluster.members) if raid and last.cluster else g.members
         flag = {
-            "id": i, "kind": kind, "member_id": first.event.member_id, "text": first.event.text or "",
-            "count": len(g.members), "members": [[sc.event.member_id, sc.event.message_id] for sc in g.screenings],
+            "id": i, "kind": kind, "member_id": members[0], "text": first.event.text or "",
+            "count": len(members), "members": [[m, None] for m in members],
             "verdicts": [{"name": v.check, "flagged": v.flagged, "reason": v.reason} for v in last.verdicts],
             "status": "open", "action": "", "decided_by": None,
         }
         text = await render(app, group, flag, lang, reporters=[])
         labels = "  ".join(f"[{b.text}]" for row in buttons(i, lang, s.mute_minutes) for b in row)
-        out.print(Panel(f"{text}\n\n{labels}", title=f"alert {i} of {len(result.groups)} (to moderators)"))
+        out.print(Panel(f"{text}\n\n{labels}", title="the alert moderators get", expand=False))
+
+
+def _decisive(g):
+    """The screening whose verdicts the alert shows: the last raid verdict, else the first."""
+    return next((sc for sc in reversed(g.screenings) if sc.raid is not None), g.screenings[0])

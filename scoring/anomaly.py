@@ -72,6 +72,7 @@ class AnomalySettings(CheckSettings):
     forest: bool = _s(True, "Also score members with an IsolationForest over window features.")
     forest_every: float = _s(3600.0, "Refit the forest at most this often (seconds of event time).")
     forest_min_members: int = _s(20, "Members in the window before the forest is used.")
+    forest_min_messages: int = _s(300, "New messages in the group since the last fit before refitting.")
     forest_threshold: float = _s(-0.12, "Forest score below which a busy member is anomalous.")
     severity: str = _s("low", "Severity when flagged (low: alert only).")
 
@@ -112,8 +113,9 @@ class AnomalyCheck(Check):
         g = ctx.group
         if not s.forest or len(g.members) < s.forest_min_members:
             return None
-        if ctx.ts - g.forest_ts >= s.forest_every:
+        if ctx.ts - g.forest_ts >= s.forest_every and (g.total - g.forest_at >= s.forest_min_messages or not g.forest_scores):
             feats = {mid: member_features(mw, ctx.ts) for mid, mw in g.members.items()}
             g.forest_scores = isolation_scores(feats)
             g.forest_ts = ctx.ts
+            g.forest_at = g.total
         return g.forest_scores.get(ctx.member.member_id)

@@ -207,7 +207,14 @@ class NewcomerSettings(CheckSettings):
     forwards: bool = _s(True, "Flag forwarded messages from new members.")
     mentions: bool = _s(True, "Flag @mentions from new members.")
     media: bool = _s(False, "Flag media from new members.")
-    severity: str = _s("medium", "Severity when flagged.")
+    severity: str = _s("medium", "Severity for invites, forwards, mentions and media.")
+    link_severity: str = _s("low", "Severity for plain links (course members share docs; the classifier judges the text).")
+
+    def check(self) -> str | None:
+        """Validate both severities."""
+        if self.link_severity not in SEVERITIES:
+            return f"link_severity must be one of {', '.join(SEVERITIES)}, got {self.link_severity!r}"
+        return super().check()
 
 
 class NewcomerCheck(Check):
@@ -222,21 +229,26 @@ class NewcomerCheck(Check):
         nth = max(m.messages, 1)
         new = nth <= s.first_messages or age_h < s.first_hours
         what = []
+        severity = s.link_severity
         if s.invites and _INVITE.search(e.text or ""):
             what.append("invite link")
+            severity = s.severity
         elif s.links and e.link_count:
             what.append(f"{e.link_count} link(s)")
         if s.forwards and e.forwarded:
             what.append("forward")
+            severity = s.severity
         if s.mentions and (e.mentions or _AT.search(e.text or "")):
             what.append("mention")
+            severity = s.severity
         if s.media and e.media:
             what.append(str(e.media))
+            severity = s.severity
         if not new:
             return self.ok(f"member since {age_h:.0f}h, message {nth}: not new")
         reason = f"new member (message {nth}, {age_h:.1f}h)"
         if what:
-            return self.hit(f"{reason} posted {', '.join(what)}", s.severity)
+            return self.hit(f"{reason} posted {', '.join(what)}", severity)
         return self.ok(f"{reason}, nothing risky")
 
 

@@ -83,11 +83,27 @@ class SpamModel:
         self.clf.partial_fit(X, np.array([int(label)]), classes=np.array([0, 1]), sample_weight=np.array([weight]))
         self.updates += 1
 
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(column indices, l2-normalised values) of one text, as `HashingVectorizer`
+        would compute them, without its per-call validation overhead."""
+        cols: dict[int, int] = {}
+        for g in self.analyzer(text):
+            i = _INDEX.get(g)
+            if i is None:
+                i = feature_index(g)
+                if len(_INDEX) >= 500_000:  # bounded: common n-grams come back quickly
+                    _INDEX.clear()
+                _INDEX[g] = i
+            cols[i] = cols.get(i, 0) + 1
+        idx = np.fromiter(cols.keys(), dtype=np.int64, count=len(cols))
+        val = np.fromiter(cols.values(), dtype=np.float64, count=len(cols))
+        norm = math.sqrt(float(val @ val)) if len(val) else 1.0
+        return idx, val / norm
+
     def margin(self, text: str) -> float:
-        """The linear score (log-odds of spam) of one text; fast path without sklearn checks."""
-        X = self.vectorizer.transform([text])
-        coef = self.clf.coef_[0]
-        return float(X.data @ coef[X.indices]) + float(self.clf.intercept_[0])
+        """The linear score (log-odds of spam) of one text."""
+        idx, val = self.features(text)
+        return float(self.clf.coef_[0][idx] @ val) + float(self.clf.intercept_[0])
 
     def probability(self, text: str) -> float:
         """Probability that `text` is spam."""
@@ -121,16 +137,22 @@ class SpamModel:
         shown = unicodedata.normalize("NFKC", strip_invisible(text)).casefold().split()
         for word, display in dict(zip(preprocess(text).split(), shown, strict=False)).items():
             padded = f" {word} "
-            parts = [padded[i : i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1)]
+            spans = [(i, n) for n in range(lo, hi + 1) for i in range(len(padded) - n + 1)]
             if len(word) > 8 and has_cjk(word):
-                # An unspaced Chinese run is a sentence, not a word: name its best n-gram.
-                for g in parts:
-                    if weight.get(g, 0.0) > scored.get(g.strip(), 0.0):
-                        scored[g.strip()] = weight[g]  # digits in CJK n-grams stay as 0
+                # An unspaced Chinese run is a sentence, not a word: name its best n-gram,
+                # cut from the shown text (preprocessing keeps positions) and with letters in it.
+                same = len(display) == len(word)
+                shown_padded = f" {display} " if same else padded
+                for i, n in spans:
+                    g = padded[i : i + n]
+                    name = shown_padded[i : i + n].strip(_PUNCT)
+                    if len(name) >= 2 and weight.get(g, 0.0) > scored.get(name, 0.0) and any(ch.isalpha() for ch in name):
+                        scored[name] = weight[g]
                 continue
-            total = sum(weight.get(g, 0.0) for g in parts)
+            total = sum(weight.get(padded[i : i + n], 0.0) for i, n in spans)
+            name = display.strip(_PUNCT) or display
             if total > 0:
-                scored[display] = total
+                scored[name] = scored.get(name, 0.0) + total
         top = sorted(scored.items(), key=lambda p: -p[1])
         out: list[tuple[str, float]] = []
         for w, c in top:
@@ -172,6 +194,10 @@ class SpamModel:
         m.clf.n_features_in_ = N_FEATURES
         m.trained_on, m.updates = int(trained_on), int(updates)
         return m
+
+
+_INDEX: dict[str, int] = {}
+_PUNCT = " ,.:;!?()[]\"'«»“”，。：；！？、（）"
 
 
 def feature_index(gram: str) -> int:

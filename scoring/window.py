@@ -93,6 +93,9 @@ class GroupWindow:
         #: Per-member counts of closed 10-minute buckets across the group (group baseline).
         self.group_buckets: deque[int] = deque(maxlen=500)
         self.forest_ts: float = float("-inf")
+        self.forest_at: int = 0
+        #: Messages noted in this window since it was created.
+        self.total: int = 0
         self.forest_scores: dict[str, float] = {}
 
     def member(self, member_id: str) -> MemberWindow:
@@ -116,6 +119,7 @@ class GroupWindow:
         if m.first_ts is None:
             m.first_ts = ts
         m.messages += 1
+        self.total += 1
         m.times.append(ts)
         m.chars += len(text)
         m.links += links

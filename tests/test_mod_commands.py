@@ -69,9 +69,9 @@ async def test_tenure_and_clean_history_earn_trust(tmp_path):
     try:
         for i in range(6):
             await bot.say("regular", f"Question {i} about the SQL module and joins", advance=6 * 3600)
-        await bot.say("regular", "CHECK MY NEW POST https://myblog.example.com/sql-joins !!!")
+        await bot.say("regular", "Join my study group t.me/+AbCdEfGh for SQL")
         assert not [r for r in bot.adapter.sent if r.buttons]
-        await bot.say("newbie", "CHECK MY NEW POST https://myblog.example.com/sql-joins !!!")
+        await bot.say("newbie", "Join my study group t.me/+AbCdEfGh for SQL")
         assert [r for r in bot.adapter.sent if r.buttons]
     finally:
         await bot.close()
