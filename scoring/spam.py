@@ -180,8 +180,11 @@ class SpamModel:
     @classmethod
     def from_bytes(cls, data: bytes) -> SpamModel:
         """Load weights written by `to_bytes`; the model can keep learning."""
-        z = np.load(io.BytesIO(data), allow_pickle=False)
-        t, alpha, trained_on, updates, nf, lo, hi = z["meta"].tolist()
+        try:
+            z = np.load(io.BytesIO(data), allow_pickle=False)
+            t, alpha, trained_on, updates, nf, lo, hi = z["meta"].tolist()
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise ValueError(f"not a spam model file ({exc})") from exc
         if int(nf) != N_FEATURES or (int(lo), int(hi)) != NGRAMS:
             raise ValueError("spam model was saved with other feature settings; retrain it")
         m = cls(alpha=alpha)

@@ -81,7 +81,7 @@ def test_roundtrip_keeps_scores_and_keeps_learning(model):
 
 
 def test_from_bytes_rejects_garbage():
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="not a spam model"):
         SpamModel.from_bytes(b"not a model")
 
 
