@@ -88,6 +88,9 @@ class AnomalyCheck(Check):
         m, g = ctx.member, ctx.group
         start = ctx.ts - ctx.ts % BUCKET
         current = m.buckets[-1][1] if m.buckets and m.buckets[-1][0] == start else 0
+        if current < s.min_messages:
+            # Below the floor nothing can be anomalous; skip the statistics (hot path).
+            return self.ok(f"rate {current}/10min (below {s.min_messages})")
         own = [c for b, c in m.buckets if b != start]
         z_own = robust_z(current, own) if len(own) >= s.min_baseline else None
         z_group = robust_z(current, g.group_buckets) if len(g.group_buckets) >= s.min_baseline else None
@@ -100,8 +103,6 @@ class AnomalyCheck(Check):
         if forest is not None:
             parts.append(f"isolation {forest:.2f}")
         reason = ", ".join(parts)
-        if current < s.min_messages:
-            return self.ok(reason)
         rate_hit = z_group is not None and z_group >= s.z_threshold and (z_own is None or z_own >= s.z_threshold)
         forest_hit = forest is not None and forest < s.forest_threshold
         if rate_hit or forest_hit:

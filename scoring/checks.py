@@ -12,7 +12,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from scoring.textnorm import caps_ratio, fold, normalise, phrase_pattern, spaced_runs, symbol_stats
+from scoring.textnorm import (
+    caps_ratio,
+    fold,
+    normalise,
+    phrase_pattern,
+    signature_similarity,
+    spaced_runs,
+    symbol_stats,
+)
 from scoring.window import Cluster, GroupWindow, MemberWindow
 from storage.events import Event, EventKind
 
@@ -65,6 +73,8 @@ class CheckContext:
     cluster: Cluster | None = None
     similarity: float = 0.0
     join_count: int = 0
+    #: MinHash signature of the text (see `scoring.textnorm.MinHasher`).
+    signature: bytes = b""
 
 
 class Check:
@@ -137,18 +147,11 @@ class RepeatCheck(Check):
             return self.ok(f"repeats 1/{s.times} (short text)")
         n = 1 + sum(
             1
-            for ts, sh in ctx.member.texts
-            if ts >= ctx.ts - s.seconds and sh is not ctx.shingles and _jac(sh, ctx.shingles) >= s.similarity
+            for ts, sig in ctx.member.texts
+            if ts >= ctx.ts - s.seconds and signature_similarity(sig, ctx.signature) >= s.similarity
         )
         reason = f"repeats {n}/{s.times} in {s.seconds:g}s"
         return self.hit(reason, s.severity) if n >= s.times else self.ok(reason)
-
-
-def _jac(a: frozenset, b: frozenset) -> float:
-    if not a or not b:
-        return 0.0
-    i = len(a & b)
-    return i / (len(a) + len(b) - i)
 
 
 @dataclass

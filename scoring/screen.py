@@ -26,7 +26,7 @@ from scoring.checks import (
 )
 from scoring.spam import SpamCheck, SpamModel
 from scoring.textnorm import normalise, shingles
-from scoring.window import Cluster, GroupWindow
+from scoring.window import HASHER, Cluster, GroupWindow
 from storage.events import Event, EventKind
 
 SCREENED = frozenset({EventKind.MESSAGE, EventKind.COMMAND, EventKind.EDIT, EventKind.JOIN})
@@ -110,7 +110,8 @@ class Screener:
         text = event.text or ""
         norm = normalise(text) if text else ""
         sh = _shingles(norm)
-        ctx = CheckContext(event, ts, norm, sh, m, window)
+        sig = HASHER.signature(sh)
+        ctx = CheckContext(event, ts, norm, sh, m, window, signature=sig)
         if event.kind is EventKind.JOIN:
             if m.first_ts is None:
                 m.first_ts = ts
@@ -119,7 +120,7 @@ class Screener:
             if event.kind is not EventKind.EDIT:
                 window.note_message(m, ts, text, event.link_count, len(event.mentions))
             if len(norm) >= raid.min_chars:
-                ctx.cluster, ctx.similarity = window.cluster_for(ts, event.member_id, event.message_id, sh, raid.similarity, raid.seconds)
+                ctx.cluster, ctx.similarity = window.cluster_for(ts, event.member_id, event.message_id, sh, sig, raid.similarity, raid.seconds)
         out.cluster = ctx.cluster
         for check in self.checks:
             if event.kind not in check.kinds:
@@ -132,7 +133,7 @@ class Screener:
                 continue
             out.verdicts.append(check.check(ctx, s))
         if event.kind is not EventKind.JOIN and sh:
-            window.note_text(m, ts, sh)
+            window.note_text(m, ts, sig)
         return out
 
 

@@ -57,9 +57,12 @@ def normalise(text: str) -> str:
     The result is only for comparison (never shown): "Ｓ.С.А.М" → "scam",
     "fr3e c0ins" → "free coins", "дис\u200bконт" → "диcкoнт" (lookalikes folded).
     """
-    t = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
-    t = "".join(ch for ch in unicodedata.normalize("NFKD", t) if not unicodedata.combining(ch))
-    t = t.translate(_LOOKALIKE)
+    if text.isascii():  # most chat: no width, lookalike or combining tricks possible
+        t = text.lower()
+    else:
+        t = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
+        t = "".join(ch for ch in unicodedata.normalize("NFKD", t) if not unicodedata.combining(ch))
+        t = t.translate(_LOOKALIKE)
     t = _INNER_PUNCT.sub("", t)
     t = _SPACED.sub(_join_spaced, t)
     # Leetspeak only inside tokens that also hold letters, so "2024" stays a number.
@@ -108,6 +111,8 @@ def is_emoji(ch: str) -> bool:
 
 def symbol_stats(text: str) -> tuple[int, int, int, int]:
     """(visible characters, emoji, combining marks, invisible characters) of `text`."""
+    if text.isascii():
+        return len(text) - sum(1 for ch in text if ch.isspace()), 0, 0, 0
     visible = emoji = combining = invisible = 0
     for ch in text:
         if ch in INVISIBLE:
@@ -158,7 +163,7 @@ class MinHasher:
     candidates are then confirmed with the exact Jaccard.
     """
 
-    def __init__(self, bands: int = 12, rows: int = 2, seed: int = 7) -> None:
+    def __init__(self, bands: int = 16, rows: int = 2, seed: int = 7) -> None:
         rng = np.random.default_rng(seed)
         n = bands * rows
         self.bands = bands
@@ -166,12 +171,25 @@ class MinHasher:
         self._a = rng.integers(1, 2**63, size=n, dtype=np.uint64) | np.uint64(1)
         self._b = rng.integers(0, 2**63, size=n, dtype=np.uint64)
 
-    def band_keys(self, sh: frozenset[str]) -> list[tuple[int, bytes]]:
-        """(band index, band digest) pairs of a shingle set; empty for an empty set."""
+    def signature(self, sh: frozenset[str]) -> bytes:
+        """The MinHash signature of a shingle set as compact bytes (empty set: b"")."""
         if not sh:
-            return []
+            return b""
         x = np.fromiter((hash(s) & 0xFFFFFFFF for s in sh), dtype=np.uint64, count=len(sh))
         with np.errstate(over="ignore"):
             h = (np.multiply.outer(self._a, x) + self._b[:, None]) >> np.uint64(32)
-        sig = h.min(axis=1)
-        return [(i, sig[i * self.rows : (i + 1) * self.rows].tobytes()) for i in range(self.bands)]
+        return h.min(axis=1).astype(np.uint32).tobytes()
+
+    def band_keys(self, sig: bytes) -> list[tuple[int, bytes]]:
+        """(band index, band digest) pairs of a signature."""
+        if not sig:
+            return []
+        w = 4 * self.rows
+        return [(i, sig[i * w : (i + 1) * w]) for i in range(self.bands)]
+
+
+def signature_similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of two MinHash signatures (share of equal slots)."""
+    if not a or not b or len(a) != len(b):
+        return 0.0
+    return float(np.count_nonzero(np.frombuffer(a, np.uint32) == np.frombuffer(b, np.uint32))) / (len(a) // 4)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from scoring.textnorm import MinHasher, jaccard
 
-_HASHER = MinHasher()
+#: The one MinHasher every window uses (signatures must be comparable).
+HASHER = MinHasher()
 
 
 @dataclass(slots=True, eq=False)
@@ -57,7 +58,8 @@ class MemberWindow:
     first_ts: float | None = None
     messages: int = 0
     times: deque = field(default_factory=lambda: deque(maxlen=64))
-    texts: deque = field(default_factory=lambda: deque(maxlen=20))
+    #: (time, MinHash signature) of recent texts: ~130 bytes each, unlike shingle sets.
+    texts: deque = field(default_factory=lambda: deque(maxlen=10))
     #: (bucket start, count) of the member's active 10-minute buckets (anomaly baseline).
     buckets: deque = field(default_factory=lambda: deque(maxlen=48))
     chars: int = 0
@@ -132,12 +134,12 @@ class GroupWindow:
                 self.group_buckets.append(m.buckets[-1][1])
             m.buckets.append((start, 1))
 
-    def note_text(self, m: MemberWindow, ts: float, sh: frozenset) -> None:
-        """Remember the member's text for the repeat check."""
-        m.texts.append((ts, sh))
+    def note_text(self, m: MemberWindow, ts: float, sig: bytes) -> None:
+        """Remember the member's text (its signature) for the repeat check."""
+        m.texts.append((ts, sig))
 
     def cluster_for(
-        self, ts: float, member_id: str, message_id: str | None, sh: frozenset, threshold: float, window: float, cap: int = 500
+        self, ts: float, member_id: str, message_id: str | None, sh: frozenset, sig: bytes, threshold: float, window: float, cap: int = 500
     ) -> tuple[Cluster | None, float]:
         """Index a message and return its near-duplicate cluster and best similarity.
 
@@ -147,7 +149,7 @@ class GroupWindow:
         self._evict(ts - window)
         if not sh:
             return None, 0.0
-        keys = _HASHER.band_keys(sh)
+        keys = HASHER.band_keys(sig)
         best: Seen | None = None
         best_sim = 0.0
         checked: set[int] = set()
