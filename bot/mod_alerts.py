@@ -13,10 +13,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
 from adapters.base import Action, ActionKind, Button, Reply
 from bot import i18n
 from bot.commands import Ctx, UsageError
 from bot.mod_engine import ModerationService, ModerationSettings, SpamEvent
+from storage.models import Member
 from storage.store import GroupInfo
 
 if TYPE_CHECKING:
@@ -74,6 +77,16 @@ i18n.add(
 )
 
 
+async def names_of(app: App, platform: str, ids) -> dict[str, str]:
+    """Display names of just these members (alerts must not read the whole member table)."""
+    ids = [i for i in set(ids) if i]
+    if not ids:
+        return {}
+    q = select(Member.member_id, Member.name).where(Member.platform == platform, Member.member_id.in_(ids))
+    async with app.store.engine.connect() as conn:
+        return {mid: name for mid, name in await conn.execute(q) if name}
+
+
 def shorten(text: str, n: int = 200) -> str:
     """One line of at most `n` characters."""
     t = " ".join((text or "").split())
@@ -82,14 +95,15 @@ def shorten(text: str, n: int = 200) -> str:
 
 async def render(app: App, group: GroupInfo, flag: dict, lang: str, would: str = "", reporters: list[str] | None = None) -> str:
     """The alert text for a flag in its current state."""
-    names = await app.store.member_names(group.platform)
+    kind = flag["kind"]
+    head = {"raid": "mod.alert.raid", "joins": "mod.alert.joins", "report": "mod.alert.report"}.get(kind, "mod.alert.auto")
+    if reporters is None:
+        reporters = await app.services["moderation"].store.reporters(flag["id"]) if kind == "report" or flag.get("id") else []
+    names = await names_of(app, group.platform, [flag["member_id"], flag.get("decided_by"), *reporters])
 
     def name(mid: str | None) -> str:
         return names.get(mid or "", "") or (mid or "?")
 
-    kind = flag["kind"]
-    head = {"raid": "mod.alert.raid", "joins": "mod.alert.joins", "report": "mod.alert.report"}.get(kind, "mod.alert.auto")
-    reporters = reporters if reporters is not None else await app.services["moderation"].store.reporters(flag["id"])
     count = len(reporters) if kind == "report" else flag["count"]
     lines = [f"#{flag['id']} " + i18n.t(lang, head, count=count), i18n.t(lang, "mod.alert.group", title=group.title or group.group_id)]
     lines.append(i18n.t(lang, "mod.alert.from", name=name(flag["member_id"]), id=flag["member_id"]))
@@ -173,7 +187,7 @@ async def on_button(ctx: Ctx) -> list[Reply] | str | None:
     if group.pk != ctx.group.pk and not await app.is_admin(group, presser):
         return [ctx.reply(ctx.t("mod.not_mod_there"), private_to=presser, ephemeral=True)]
     if flag.get("decided_by"):
-        names = await app.store.member_names(group.platform)
+        names = await names_of(app, group.platform, [flag["decided_by"]])
         label = ctx.t(f"mod.decision.{flag['status']}") if flag["status"] in ("spam", "muted", "ham") else flag["status"]
         return [ctx.reply(ctx.t("mod.already", decision=label, by=names.get(flag["decided_by"], flag["decided_by"])), private_to=presser, ephemeral=True)]
     s = (await svc.settings(group)).mod

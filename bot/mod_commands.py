@@ -7,7 +7,7 @@ from datetime import timedelta
 from adapters.base import Action, ActionKind
 from bot import i18n
 from bot.commands import Ctx, Router, UsageError
-from bot.mod_alerts import send_alert, shorten, update_alert
+from bot.mod_alerts import names_of, send_alert, shorten, update_alert
 from bot.mod_engine import ModerationService
 
 i18n.add(
@@ -111,7 +111,7 @@ async def flags(ctx: Ctx) -> str:
     rows += [r for r in await svc.store.flags(ctx.group.pk, "hidden", limit=15)]
     if not rows:
         return ctx.t("flags.none")
-    names = await ctx.store.member_names(ctx.group.platform)
+    names = await names_of(ctx.app, ctx.group.platform, [f["member_id"] for f in rows])
     lines = [ctx.t("flags.header", n=len(rows))]
     for f in rows:
         fired = "; ".join(v["reason"] for v in f["verdicts"] if v.get("flagged"))
@@ -142,7 +142,7 @@ async def warn(ctx: Ctx) -> str:
     ts = e.time.timestamp()
     await svc.store.add_warning(group.pk, member, e.member_id or "", reason, ts)
     n = await svc.store.warnings_since(group.pk, member, ts - s.warn_days * 86400)
-    names = await ctx.store.member_names(group.platform)
+    names = await names_of(ctx.app, group.platform, [member])
     name = names.get(member, member)
     await ctx.store.audit(group.pk, e.member_id or "", "warn", {"member": member, "reason": reason, "count": n})
     out = ctx.t("warn.done", name=name, n=n, limit=s.warn_limit, reason=reason)

@@ -156,6 +156,7 @@ class ModerationService:
         self._admins: dict[tuple[int, str], tuple[bool, float]] = {}
         self._groups: dict[int, GroupInfo] = {}
         self._ready = False
+        self._loaded: set[int] = set()
         self._lock = asyncio.Lock()
 
     async def ready(self) -> None:
@@ -219,29 +220,36 @@ class ModerationService:
         return m
 
     async def trust_record(self, group: GroupInfo, member_id: str, event: Event | None = None) -> TrustRecord:
-        """The member's trust record: from memory, the trust table, or stored history."""
+        """The member's trust record: from memory, else new (history is loaded per group)."""
         key = (group.pk, member_id)
         rec = self.trust.get(key)
         if rec is not None:
             return rec
-        row = await self.store.trust(group.pk, member_id)
-        if row is not None:
-            rec = TrustRecord(row["first_ts"], row["messages"], row["spam"], row["ham"])
-        else:
-            t = EventRow.__table__
-            q = select(func.min(t.c.ts), func.count()).where(
-                t.c.group_pk == group.pk,
-                t.c.member_id == member_id,
-                t.c.kind.in_([EventKind.MESSAGE.value, EventKind.COMMAND.value, EventKind.JOIN.value]),
-            )
-            async with self.app.store.engine.connect() as conn:
-                first, n = (await conn.execute(q)).one()
-            ts = event.time.timestamp() if event is not None else self.now()
-            rec = TrustRecord(first if first is not None else ts, int(n or 0))
-            if event is not None and event.kind is EventKind.JOIN:
-                rec.messages = max(rec.messages - 1, 0)
-        self.trust[key] = rec
+        if group.pk not in self._loaded:
+            await self._load_group(group)
+            rec = self.trust.get(key)
+            if rec is not None:
+                return rec
+        ts = event.time.timestamp() if event is not None else self.now()
+        # Unknown after loading: the member's first event is the one being handled.
+        rec = self.trust[key] = TrustRecord(ts, 0)
         return rec
+
+    async def _load_group(self, group: GroupInfo) -> None:
+        """Load every member's standing once: trust rows, else first time and message
+        count from stored history (one grouped query, also for imported history)."""
+        t = EventRow.__table__
+        q = (
+            select(t.c.member_id, func.min(t.c.ts), func.count())
+            .where(t.c.group_pk == group.pk, t.c.member_id.is_not(None), t.c.kind.in_([EventKind.MESSAGE.value, EventKind.COMMAND.value, EventKind.JOIN.value]))
+            .group_by(t.c.member_id)
+        )
+        async with self.app.store.engine.connect() as conn:
+            for mid, first, n in await conn.execute(q):
+                self.trust.setdefault((group.pk, mid), TrustRecord(float(first), int(n)))
+        for row in await self.store.trust_rows(group.pk):
+            self.trust[(group.pk, row["member_id"])] = TrustRecord(row["first_ts"], row["messages"], row["spam"], row["ham"])
+        self._loaded.add(group.pk)
 
     async def note_clean(self, group: GroupInfo, member_id: str, rec: TrustRecord) -> None:
         """Count one unflagged message; write the record back every 25 messages."""
@@ -256,10 +264,14 @@ class ModerationService:
         await self.store.save_trust(group_pk, member_id, rec.first_ts, rec.messages, rec.spam, rec.ham, self.now())
 
     async def flush(self) -> None:
-        """Write every changed trust record (at stop)."""
+        """Write every changed trust record (at stop), in one transaction."""
+        rows = []
         for (pk, mid), rec in list(self.trust.items()):
             if rec.unsaved:
-                await self.save_trust(pk, mid, rec)
+                rec.unsaved = 0
+                rows.append((pk, mid, rec.first_ts, rec.messages, rec.spam, rec.ham))
+        if rows:
+            await self.store.save_trust_many(rows, self.now())
 
     async def is_admin(self, group: GroupInfo, member_id: str) -> bool:
         """`app.is_admin`, cached for ADMIN_TTL seconds (it may be a platform call)."""

@@ -97,7 +97,7 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
         flag = await svc.store.flag_by_key(pk, f"msg:{e.message_id}")
     flagged_text = [f"{v.check}: {v.reason}" for v in sc.flagged]
     if flag is None and raid is None and rank(severity) < rank(s.alert_min_severity):
-        await app.store.audit(pk, "moderation", "noted", {"member": e.member_id, "message": e.message_id, "verdicts": flagged_text})
+        # Below the alert line the policy does nothing (scan still shows the verdicts).
         return
     entry = [e.member_id, e.message_id]
     # A raid's flag covers every member of the cluster, also those before it crossed the line.

@@ -239,6 +239,22 @@ class ModerationStore:
                 .on_conflict_do_update(index_elements=["group_pk", "member_id"], set_=vals)
             )
 
+    async def save_trust_many(self, rows: list[tuple[int, str, float, int, int, int]], ts: float) -> None:
+        """Write many (group_pk, member_id, first_ts, messages, spam, ham) records at once."""
+        t = ModTrust.__table__
+        async with self.engine.begin() as conn:
+            for pk, mid, first, messages, spam, ham in rows:
+                vals = {"first_ts": first, "messages": messages, "spam": spam, "ham": ham, "updated_ts": ts}
+                await conn.execute(
+                    self._insert(t).values(group_pk=pk, member_id=mid, **vals).on_conflict_do_update(index_elements=["group_pk", "member_id"], set_=vals)
+                )
+
+    async def trust_rows(self, group_pk: int) -> list[dict[str, Any]]:
+        """Every trust record of a group."""
+        t = ModTrust.__table__
+        async with self.engine.connect() as conn:
+            return [_row(r) for r in (await conn.execute(select(t).where(t.c.group_pk == group_pk))).all()]
+
     # -- warnings -------------------------------------------------------------
     async def add_warning(self, group_pk: int, member_id: str, by: str, reason: str, ts: float) -> None:
         """Record a warning."""

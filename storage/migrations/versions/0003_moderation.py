@@ -4,9 +4,8 @@ Revision ID: 0003_moderation
 Revises: 0001_core
 Create Date: 2026-11-25 13:30:44.324210
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003_moderation'
 down_revision = '0001_core'
