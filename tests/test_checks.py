@@ -60,6 +60,12 @@ CASES = [
     ("repeat-near", [msg("a", "Buy my course now please!!", 0), msg("a", "buy my course now please", 30), msg("a", "Buy my course now, please", 60)], "repeat", True, "repeats 3/3"),
     ("mentions-fail", [msg("a", "@alice1 @bobby2 @carol3 @dave44 @erin55 @frank6 look")], "mentions", True, "mentions 6/5"),
     ("mentions-pass", [msg("a", "@alice1 thanks!")], "mentions", False, "mentions 1/5"),
+    ("mentions-zh", [msg("a", "大家看过来 @alice1 @bobby2 @carol3 @dave44 @erin55 @frank6")], "mentions", True, "mentions 6/5"),
+    ("mentions-ru", [msg("a", "Смотрите @alice1 @bobby2 @carol3 @dave44 @erin55 @frank6")], "mentions", True, "mentions 6/5"),
+    ("flood-zh", same("a", "在吗", 6), "flood", True, "messages 6/5 in 10s"),
+    ("flood-ru", same("a", "ау", 6), "flood", True, "messages 6/5 in 10s"),
+    ("emoji-zh", [msg("a", "福利来了" + "🧧" * 14)], "symbols", True, "emoji"),
+    ("invisible-ru", [msg("a", "за\u200bра\u200bбо\u200bток")], "symbols", True, "invisible characters"),
     ("shout-en", [msg("a", "WHY IS NOBODY ANSWERING MY QUESTION")], "shouting", True, "caps 100%"),
     ("shout-ru", [msg("a", "ПОЧЕМУ НИКТО НЕ ОТВЕЧАЕТ")], "shouting", True, "caps 100%"),
     ("shout-zh", [msg("a", "为什么没有人回答我的问题！！！")], "shouting", False, "caps n/a"),
@@ -74,6 +80,8 @@ CASES = [
     ("newcomer-forward", [msg("new", "look at this", forwarded=True)], "newcomer", True, "forward"),
     ("newcomer-clean", [msg("new", "hello everyone, glad to join")], "newcomer", False, "nothing risky"),
     ("newcomer-zh", [msg("new", "大家好，看看这个 https://x.cn/a")], "newcomer", True, "link"),
+    ("newcomer-ru", [msg("new", "Вступайте t.me/+AbCdEf123")], "newcomer", True, "invite link"),
+    ("newcomer-clean-ru", [msg("new", "Всем привет, рад присоединиться")], "newcomer", False, "nothing risky"),
 ]
 
 
@@ -180,3 +188,8 @@ def test_every_check_gives_a_reason_on_pass():
     sc = screener.screen(msg("a", "When is the homework due?"), window, {})
     assert len(sc.verdicts) == 10
     assert all(v.reason and not v.flagged for v in sc.verdicts), [(v.check, v.reason) for v in sc.verdicts]
+
+
+def test_newcomer_plain_links_are_low_but_invites_medium():
+    assert run([msg("new", "docs: https://docs.python.org")], "newcomer").severity == "low"
+    assert run([msg("new", "join t.me/+AbCdEf123")], "newcomer").severity == "medium"
