@@ -1,0 +1,367 @@
+"""The points ledger, the rewards catalog and redemptions.
+
+Every award, deduction, reversal and redemption is one ledger row with a reason and an
+idempotency key, unique per group: writing the same key twice (a redelivered message,
+a restarted job, two instances) stores one row. Balances and leaderboards are sums.
+
+Two sums matter: the *balance* (everything, redemptions included: what a member can
+spend) and *XP* (everything but redemptions: what levels are computed from, so buying a
+reward never costs a level).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base
+
+#: Ledger reason of a redemption debit (excluded from XP and leaderboards).
+REDEEM = "redeem"
+
+
+class LedgerEntry(Base):
+    """One change to a member's points."""
+
+    __tablename__ = "points_ledger"
+    __table_args__ = (
+        UniqueConstraint("group_pk", "key", name="uq_ledger_group_key"),
+        Index("ix_ledger_group_member_ts", "group_pk", "member_id", "ts"),
+        Index("ix_ledger_group_ts", "group_pk", "ts"),
+        Index("ix_ledger_group_ref", "group_pk", "ref_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_pk: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    ts: Mapped[float] = mapped_column(Float)
+    #: The message whose merit earned this row (reversed if it turns out to be spam).
+    ref_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Reward(Base):
+    """An item of a group's rewards catalog. `stock` None means unlimited."""
+
+    __tablename__ = "rewards"
+    __table_args__ = (UniqueConstraint("group_pk", "name", name="uq_rewards_group_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_pk: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    cost: Mapped[int] = mapped_column(Integer)
+    stock: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_ts: Mapped[float] = mapped_column(Float)
+
+
+class Redemption(Base):
+    """A member's request for a reward: pending (points reserved), approved or denied."""
+
+    __tablename__ = "redemptions"
+    __table_args__ = (UniqueConstraint("group_pk", "request_key", name="uq_redemptions_group_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_pk: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(String(64))
+    cost: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    request_key: Mapped[str] = mapped_column(String(200))
+    ts: Mapped[float] = mapped_column(Float)
+    decided_ts: Mapped[float | None] = mapped_column(Float, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RewardInfo:
+    """A catalog item as commands show it."""
+
+    id: int
+    name: str
+    cost: int
+    stock: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemResult:
+    """Outcome of a redemption request or decision.
+
+    `status` is one of: pending, approved, denied, duplicate, no_reward, out_of_stock,
+    insufficient, already_decided, not_found.
+    """
+
+    status: str
+    redemption_id: int | None = None
+    reward: str = ""
+    cost: int = 0
+    member_id: str = ""
+
+
+class Ledger:
+    """Access to the ledger, catalog and redemption tables on the store's engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._pg = engine.dialect.name == "postgresql"
+
+    def _insert(self, table):
+        return (postgresql.insert if self._pg else sqlite.insert)(table)
+
+    # -- ledger ------------------------------------------------------------------
+    async def add(
+        self,
+        group_pk: int,
+        member_id: str,
+        amount: int,
+        reason: str,
+        key: str,
+        ts: float,
+        ref_message_id: str | None = None,
+        actor: str | None = None,
+        note: str = "",
+        conn=None,
+    ) -> bool:
+        """Append a row unless `key` is already in the group's ledger; True if written."""
+        stmt = (
+            self._insert(LedgerEntry.__table__)
+            .values(
+                group_pk=group_pk, member_id=member_id, amount=int(amount), reason=reason,
+                key=key, ts=ts, ref_message_id=ref_message_id, actor=actor, note=note,
+            )
+            .on_conflict_do_nothing(index_elements=["group_pk", "key"])
+            .returning(LedgerEntry.__table__.c.id)
+        )
+        if conn is not None:
+            return (await conn.execute(stmt)).first() is not None
+        async with self.engine.begin() as c:
+            return (await c.execute(stmt)).first() is not None
+
+    async def has_key(self, group_pk: int, key: str) -> bool:
+        """Whether a row with this idempotency key exists."""
+        t = LedgerEntry.__table__
+        async with self.engine.connect() as conn:
+            q = select(t.c.id).where(t.c.group_pk == group_pk, t.c.key == key)
+            return (await conn.execute(q)).first() is not None
+
+    async def _sum(self, conn, group_pk: int, member_id: str, xp: bool) -> int:
+        t = LedgerEntry.__table__
+        q = select(func.coalesce(func.sum(t.c.amount), 0)).where(
+            t.c.group_pk == group_pk, t.c.member_id == member_id
+        )
+        if xp:
+            q = q.where(t.c.reason != REDEEM)
+        return int((await conn.execute(q)).scalar() or 0)
+
+    async def balance(self, group_pk: int, member_id: str) -> int:
+        """Spendable points: the sum of every row."""
+        async with self.engine.connect() as conn:
+            return await self._sum(conn, group_pk, member_id, xp=False)
+
+    async def xp(self, group_pk: int, member_id: str) -> int:
+        """Points that count for levels: every row except redemption debits."""
+        async with self.engine.connect() as conn:
+            return await self._sum(conn, group_pk, member_id, xp=True)
+
+    async def reserved(self, group_pk: int, member_id: str, conn=None) -> int:
+        """Points held by the member's pending redemptions."""
+        t = Redemption.__table__
+        q = select(func.coalesce(func.sum(t.c.cost), 0)).where(
+            t.c.group_pk == group_pk, t.c.member_id == member_id, t.c.status == "pending"
+        )
+        if conn is not None:
+            return int((await conn.execute(q)).scalar() or 0)
+        async with self.engine.connect() as c:
+            return int((await c.execute(q)).scalar() or 0)
+
+    async def earned_since(self, group_pk: int, member_id: str, since: float, reasons: tuple[str, ...] | None = None) -> int:
+        """Sum of positive rows since `since` (optionally only some reasons)."""
+        t = LedgerEntry.__table__
+        q = select(func.coalesce(func.sum(t.c.amount), 0)).where(
+            t.c.group_pk == group_pk, t.c.member_id == member_id, t.c.ts >= since, t.c.amount > 0
+        )
+        if reasons:
+            q = q.where(t.c.reason.in_(reasons))
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(q)).scalar() or 0)
+
+    async def last_ts(self, group_pk: int, member_id: str, reason: str) -> float | None:
+        """Time of the member's newest row with this reason."""
+        t = LedgerEntry.__table__
+        q = select(func.max(t.c.ts)).where(
+            t.c.group_pk == group_pk, t.c.member_id == member_id, t.c.reason == reason
+        )
+        async with self.engine.connect() as conn:
+            v = (await conn.execute(q)).scalar()
+        return float(v) if v is not None else None
+
+    async def times(self, group_pk: int, member_id: str, reason: str, since: float) -> list[float]:
+        """Times of the member's rows with this reason since `since` (streaks)."""
+        t = LedgerEntry.__table__
+        q = select(t.c.ts).where(
+            t.c.group_pk == group_pk, t.c.member_id == member_id, t.c.reason == reason, t.c.ts >= since
+        )
+        async with self.engine.connect() as conn:
+            return [float(r[0]) for r in await conn.execute(q)]
+
+    async def top(self, group_pk: int, since: float | None = None, until: float | None = None, limit: int = 10) -> list[tuple[str, int]]:
+        """Members by points earned in [since, until): (member_id, points), best first.
+
+        Redemptions are excluded (spending is not losing a contest); reversals and
+        deductions count. Ties break by member id so the order is stable.
+        """
+        t = LedgerEntry.__table__
+        total = func.sum(t.c.amount).label("total")
+        q = select(t.c.member_id, total).where(t.c.group_pk == group_pk, t.c.reason != REDEEM)
+        if since is not None:
+            q = q.where(t.c.ts >= since)
+        if until is not None:
+            q = q.where(t.c.ts < until)
+        q = q.group_by(t.c.member_id).having(total > 0).order_by(total.desc(), t.c.member_id).limit(limit)
+        async with self.engine.connect() as conn:
+            return [(m, int(p)) for m, p in await conn.execute(q)]
+
+    async def history(self, group_pk: int, member_id: str, limit: int = 15) -> list[LedgerEntry]:
+        """The member's newest ledger rows."""
+        q = (
+            select(LedgerEntry)
+            .where(LedgerEntry.group_pk == group_pk, LedgerEntry.member_id == member_id)
+            .order_by(LedgerEntry.ts.desc(), LedgerEntry.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [r[0] for r in (await conn.execute(q)).all()]
+
+    async def for_message(self, group_pk: int, message_id: str) -> list[LedgerEntry]:
+        """Rows earned by one message (its own points, replies and reactions it got)."""
+        q = select(LedgerEntry).where(
+            LedgerEntry.group_pk == group_pk, LedgerEntry.ref_message_id == message_id
+        ).order_by(LedgerEntry.id)
+        async with self.engine.connect() as conn:
+            return [r[0] for r in (await conn.execute(q)).all()]
+
+    # -- rewards catalog -----------------------------------------------------------
+    async def set_reward(self, group_pk: int, name: str, cost: int, stock: int | None, ts: float) -> None:
+        """Add a catalog item or change its cost and stock."""
+        stmt = self._insert(Reward.__table__).values(
+            group_pk=group_pk, name=name, cost=cost, stock=stock, active=True, created_ts=ts
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["group_pk", "name"], set_={"cost": cost, "stock": stock, "active": True}
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def ensure_reward(self, group_pk: int, name: str, cost: int, ts: float) -> None:
+        """Add a config-defined item (unlimited stock) unless the group already has it."""
+        stmt = self._insert(Reward.__table__).values(
+            group_pk=group_pk, name=name, cost=cost, stock=None, active=True, created_ts=ts
+        ).on_conflict_do_nothing(index_elements=["group_pk", "name"])
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def remove_reward(self, group_pk: int, name: str) -> bool:
+        """Take an item off the catalog (past redemptions keep it)."""
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(Reward).where(Reward.group_pk == group_pk, func.lower(Reward.name) == name.lower(), Reward.active.is_(True)).values(active=False)
+            )
+        return res.rowcount > 0
+
+    async def rewards(self, group_pk: int) -> list[RewardInfo]:
+        """The group's active catalog, cheapest first."""
+        q = select(Reward).where(Reward.group_pk == group_pk, Reward.active.is_(True)).order_by(Reward.cost, Reward.name)
+        async with self.engine.connect() as conn:
+            return [RewardInfo(r.id, r.name, r.cost, r.stock) for (r,) in (await conn.execute(q)).all()]
+
+    # -- redemptions -------------------------------------------------------------
+    async def request(self, group_pk: int, member_id: str, name: str, request_key: str, ts: float) -> RedeemResult:
+        """Reserve a reward's cost for the member, if the stock and balance allow."""
+        async with self.engine.begin() as conn:
+            old = (await conn.execute(
+                select(Redemption).where(Redemption.group_pk == group_pk, Redemption.request_key == request_key)
+            )).scalar()
+            if old is not None:
+                return RedeemResult("duplicate", old.id, name, old.cost, member_id)
+            r = (await conn.execute(
+                select(Reward).where(Reward.group_pk == group_pk, func.lower(Reward.name) == name.lower(), Reward.active.is_(True))
+            )).scalar()
+            if r is None:
+                return RedeemResult("no_reward", reward=name)
+            if r.stock is not None:
+                pending = (await conn.execute(
+                    select(func.count()).select_from(Redemption).where(Redemption.reward_id == r.id, Redemption.status == "pending")
+                )).scalar() or 0
+                if r.stock - pending <= 0:
+                    return RedeemResult("out_of_stock", reward=r.name, cost=r.cost)
+            available = await self._sum(conn, group_pk, member_id, xp=False) - await self.reserved(group_pk, member_id, conn)
+            if available < r.cost:
+                return RedeemResult("insufficient", reward=r.name, cost=r.cost, member_id=member_id)
+            rid = (await conn.execute(
+                Redemption.__table__.insert().values(
+                    group_pk=group_pk, reward_id=r.id, member_id=member_id, cost=r.cost,
+                    status="pending", request_key=request_key, ts=ts,
+                ).returning(Redemption.__table__.c.id)
+            )).scalar()
+        return RedeemResult("pending", rid, r.name, r.cost, member_id)
+
+    async def decide(self, group_pk: int, redemption_id: int, approve: bool, actor: str, ts: float) -> RedeemResult:
+        """Approve (debit the points, take one from stock) or deny (release them).
+
+        Deciding twice is harmless: the second call reports `already_decided`. An
+        approval that the balance no longer covers (points reversed meanwhile) is
+        turned into a denial, so balances never go below zero.
+        """
+        async with self.engine.begin() as conn:
+            red = (await conn.execute(
+                select(Redemption).where(Redemption.id == redemption_id, Redemption.group_pk == group_pk)
+            )).scalar()
+            if red is None:
+                return RedeemResult("not_found", redemption_id)
+            reward = (await conn.execute(select(Reward).where(Reward.id == red.reward_id))).scalar()
+            res = RedeemResult("", red.id, reward.name, red.cost, red.member_id)
+            if red.status != "pending":
+                return RedeemResult("already_decided", red.id, reward.name, red.cost, red.member_id)
+            if approve:
+                bal = await self._sum(conn, group_pk, red.member_id, xp=False)
+                stock_ok = reward.stock is None or reward.stock > 0
+                approve = bal >= red.cost and stock_ok
+            status = "approved" if approve else "denied"
+            done = await conn.execute(
+                update(Redemption)
+                .where(Redemption.id == red.id, Redemption.status == "pending")
+                .values(status=status, decided_ts=ts, decided_by=actor)
+            )
+            if done.rowcount != 1:
+                return RedeemResult("already_decided", red.id, reward.name, red.cost, red.member_id)
+            if approve:
+                await self.add(group_pk, red.member_id, -red.cost, REDEEM, f"redeem:{red.id}", ts,
+                               actor=actor, note=reward.name, conn=conn)
+                if reward.stock is not None:
+                    await conn.execute(update(Reward).where(Reward.id == reward.id).values(stock=Reward.stock - 1))
+        return RedeemResult(status, res.redemption_id, res.reward, res.cost, res.member_id)
+
+    async def redemption_status(self, redemption_id: int) -> str | None:
+        """The status of one redemption."""
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(Redemption.status).where(Redemption.id == redemption_id))).scalar()
