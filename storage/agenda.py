@@ -91,6 +91,8 @@ class Schedule(Base):
     #: Seconds after its time that a missed occurrence may still run.
     grace: Mapped[float] = mapped_column(Float, default=3600.0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Occurrences before this are not "missed": the schedule did not exist yet.
+    created_ts: Mapped[float] = mapped_column(Float)
     updated_ts: Mapped[float] = mapped_column(Float)
 
 
@@ -127,12 +129,13 @@ class ScheduleInfo:
     payload: dict[str, Any]
     grace: float
     enabled: bool
+    created_ts: float
 
 
 def _info(r: Schedule) -> ScheduleInfo:
     return ScheduleInfo(
         r.job_id, r.group_pk, r.kind, r.trigger, json.loads(r.spec or "{}"), r.timezone,
-        json.loads(r.payload or "{}"), r.grace, r.enabled,
+        json.loads(r.payload or "{}"), r.grace, r.enabled, r.created_ts,
     )
 
 
@@ -161,7 +164,7 @@ class Agenda:
             new = (await conn.execute(stmt)).first() is not None
             ev = (await conn.execute(select(CommunityEvent).where(
                 CommunityEvent.group_pk == group_pk, CommunityEvent.create_key == create_key
-            ))).scalar_one()
+            ))).one()
         return ev, new
 
     async def event(self, group_pk: int, event_id: int) -> CommunityEvent | None:
@@ -169,7 +172,7 @@ class Agenda:
         async with self.engine.connect() as conn:
             return (await conn.execute(select(CommunityEvent).where(
                 CommunityEvent.id == event_id, CommunityEvent.group_pk == group_pk
-            ))).scalar()
+            ))).first()
 
     async def events(self, group_pk: int, ending_after: float, include_cancelled: bool = False) -> list[CommunityEvent]:
         """The group's events that end after `ending_after`, soonest first."""
@@ -177,7 +180,7 @@ class Agenda:
         if not include_cancelled:
             q = q.where(CommunityEvent.status == "scheduled")
         async with self.engine.connect() as conn:
-            return list((await conn.execute(q.order_by(CommunityEvent.start_ts))).scalars())
+            return list((await conn.execute(q.order_by(CommunityEvent.start_ts))).all())
 
     async def set_announcement(self, event_id: int, message_id: str | None) -> None:
         """Remember the announcement message, whose RSVP counts are edited live."""
@@ -211,7 +214,7 @@ class Agenda:
     async def rsvps(self, event_id: int) -> list[Rsvp]:
         """Every answer to an event."""
         async with self.engine.connect() as conn:
-            return list((await conn.execute(select(Rsvp).where(Rsvp.event_id == event_id).order_by(Rsvp.id))).scalars())
+            return list((await conn.execute(select(Rsvp).where(Rsvp.event_id == event_id).order_by(Rsvp.id))).all())
 
     async def rsvp_counts(self, event_id: int) -> dict[str, int]:
         """{"going": n, "maybe": n, "no": n}."""
@@ -231,7 +234,7 @@ class Agenda:
             "timezone": timezone, "payload": json.dumps(payload or {}, sort_keys=True), "grace": grace,
             "enabled": enabled, "updated_ts": now,
         }
-        stmt = self._insert(Schedule.__table__).values(job_id=job_id, **values)
+        stmt = self._insert(Schedule.__table__).values(job_id=job_id, created_ts=now, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["job_id"], set_=values)
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
@@ -250,13 +253,23 @@ class Agenda:
         if group_pk is not None:
             q = q.where(Schedule.group_pk == group_pk)
         async with self.engine.connect() as conn:
-            return [_info(r) for r in (await conn.execute(q.order_by(Schedule.job_id))).scalars()]
+            return [_info(r) for r in (await conn.execute(q.order_by(Schedule.job_id))).all()]
 
     async def schedule(self, job_id: str) -> ScheduleInfo | None:
         """One schedule by job id."""
         async with self.engine.connect() as conn:
-            r = (await conn.execute(select(Schedule).where(Schedule.job_id == job_id))).scalar()
+            r = (await conn.execute(select(Schedule).where(Schedule.job_id == job_id))).first()
         return _info(r) if r else None
+
+    async def moderators(self, group_pk: int) -> list[str]:
+        """Members the store knows as owner, admin or moderator of the group."""
+        from storage.models import GroupMember
+
+        q = select(GroupMember.member_id).where(
+            GroupMember.group_pk == group_pk, GroupMember.role.in_(("owner", "admin", "moderator"))
+        ).order_by(GroupMember.member_id)
+        async with self.engine.connect() as conn:
+            return [m for (m,) in await conn.execute(q)]
 
     # -- job runs ------------------------------------------------------------------
     async def claim(self, run_key: str, job_id: str, group_pk: int | None, fire_ts: float, now: float, status: str = "ran", detail: str = "") -> bool:
@@ -278,4 +291,4 @@ class Agenda:
         if job_id is not None:
             q = q.where(JobRun.job_id == job_id)
         async with self.engine.connect() as conn:
-            return list((await conn.execute(q.order_by(JobRun.fire_ts, JobRun.id))).scalars())
+            return list((await conn.execute(q.order_by(JobRun.fire_ts, JobRun.id))).all())

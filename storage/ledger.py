@@ -224,7 +224,10 @@ class Ledger:
         async with self.engine.connect() as conn:
             return [float(r[0]) for r in await conn.execute(q)]
 
-    async def top(self, group_pk: int, since: float | None = None, until: float | None = None, limit: int = 10) -> list[tuple[str, int]]:
+    async def top(
+        self, group_pk: int, since: float | None = None, until: float | None = None, limit: int = 10,
+        exclude: tuple[str, ...] = (),
+    ) -> list[tuple[str, int]]:
         """Members by points earned in [since, until): (member_id, points), best first.
 
         Redemptions are excluded (spending is not losing a contest); reversals and
@@ -232,7 +235,7 @@ class Ledger:
         """
         t = LedgerEntry.__table__
         total = func.sum(t.c.amount).label("total")
-        q = select(t.c.member_id, total).where(t.c.group_pk == group_pk, t.c.reason != REDEEM)
+        q = select(t.c.member_id, total).where(t.c.group_pk == group_pk, t.c.reason.not_in((REDEEM, *exclude)))
         if since is not None:
             q = q.where(t.c.ts >= since)
         if until is not None:
@@ -250,7 +253,7 @@ class Ledger:
             .limit(limit)
         )
         async with self.engine.connect() as conn:
-            return [r[0] for r in (await conn.execute(q)).all()]
+            return list((await conn.execute(q)).all())
 
     async def for_message(self, group_pk: int, message_id: str) -> list[LedgerEntry]:
         """Rows earned by one message (its own points, replies and reactions it got)."""
@@ -258,7 +261,7 @@ class Ledger:
             LedgerEntry.group_pk == group_pk, LedgerEntry.ref_message_id == message_id
         ).order_by(LedgerEntry.id)
         async with self.engine.connect() as conn:
-            return [r[0] for r in (await conn.execute(q)).all()]
+            return list((await conn.execute(q)).all())
 
     # -- rewards catalog -----------------------------------------------------------
     async def set_reward(self, group_pk: int, name: str, cost: int, stock: int | None, ts: float) -> None:
@@ -292,7 +295,7 @@ class Ledger:
         """The group's active catalog, cheapest first."""
         q = select(Reward).where(Reward.group_pk == group_pk, Reward.active.is_(True)).order_by(Reward.cost, Reward.name)
         async with self.engine.connect() as conn:
-            return [RewardInfo(r.id, r.name, r.cost, r.stock) for (r,) in (await conn.execute(q)).all()]
+            return [RewardInfo(r.id, r.name, r.cost, r.stock) for r in (await conn.execute(q)).all()]
 
     # -- redemptions -------------------------------------------------------------
     async def request(self, group_pk: int, member_id: str, name: str, request_key: str, ts: float) -> RedeemResult:
@@ -300,12 +303,12 @@ class Ledger:
         async with self.engine.begin() as conn:
             old = (await conn.execute(
                 select(Redemption).where(Redemption.group_pk == group_pk, Redemption.request_key == request_key)
-            )).scalar()
+            )).first()
             if old is not None:
                 return RedeemResult("duplicate", old.id, name, old.cost, member_id)
             r = (await conn.execute(
                 select(Reward).where(Reward.group_pk == group_pk, func.lower(Reward.name) == name.lower(), Reward.active.is_(True))
-            )).scalar()
+            )).first()
             if r is None:
                 return RedeemResult("no_reward", reward=name)
             if r.stock is not None:
@@ -335,10 +338,10 @@ class Ledger:
         async with self.engine.begin() as conn:
             red = (await conn.execute(
                 select(Redemption).where(Redemption.id == redemption_id, Redemption.group_pk == group_pk)
-            )).scalar()
+            )).first()
             if red is None:
                 return RedeemResult("not_found", redemption_id)
-            reward = (await conn.execute(select(Reward).where(Reward.id == red.reward_id))).scalar()
+            reward = (await conn.execute(select(Reward).where(Reward.id == red.reward_id))).one()
             res = RedeemResult("", red.id, reward.name, red.cost, red.member_id)
             if red.status != "pending":
                 return RedeemResult("already_decided", red.id, reward.name, red.cost, red.member_id)

@@ -4,5 +4,6 @@ Feature issues add their table modules here (one import line each); Alembic's en
 the tests read the full schema through this module.
 """
 
+import storage.agenda  # noqa: F401  - community events, RSVPs, schedules, job runs
+import storage.ledger  # noqa: F401  - points ledger, rewards, redemptions
 from storage import models  # noqa: F401
-from storage import agenda, ledger  # noqa: F401,E402  - points, rewards, events, scheduler

@@ -2,11 +2,10 @@
 
 Revision ID: 0004_points
 Revises: 0001_core
-Create Date: 2026-11-25 13:24:42.758628
+Create Date: 2026-11-25 13:25:38.265898
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004_points'
 down_revision = '0001_core'
@@ -94,6 +93,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('grace', sa.Float(), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('created_ts', sa.Float(), nullable=False),
     sa.Column('updated_ts', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['group_pk'], ['groups.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
