@@ -249,3 +249,11 @@ def install(app) -> None:
     r.button("rsvp")(_rsvp)
     r.button("checkin")(_checkin_button)
     community_jobs.register(app)
+
+
+async def demo(app, group, out) -> None:
+    """`communitybot demo`: a simulated week of events, reminders, RSVPs, points and the
+    weekly leaderboard on a fake clock (see `bot.points_demo`)."""
+    from bot.points_demo import simulated_week
+
+    await simulated_week(app, group, out)

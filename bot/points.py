@@ -202,17 +202,30 @@ async def reverse_points_for_message(app, group: GroupInfo, message_id: str, act
     return taken
 
 
-async def _points_step(app, turn) -> None:
-    e: Event = turn.event
+async def apply_rules(app, group: GroupInfo, e: Event) -> None:
+    """Award what event `e` earns under the group's rules (idempotent per event)."""
     if e.member_id is None or e.is_bot or e.kind not in (EventKind.MESSAGE, EventKind.REACTION):
         return
-    cfg = await app.settings("points", turn.group)
+    cfg = await app.settings("points", group)
     if not cfg.enabled:
         return
     if e.kind is EventKind.MESSAGE:
-        await _on_message(app, turn.group, e, cfg)
+        await _on_message(app, group, e, cfg)
     else:
-        await _on_reaction(app, turn.group, e, cfg)
+        await _on_reaction(app, group, e, cfg)
+
+
+async def backfill(app, group: GroupInfo, since: datetime, until: datetime) -> int:
+    """Apply the rules to stored events in [since, until), oldest first: points for an
+    imported history. Safe to repeat (ledger keys). Returns the events considered."""
+    events = await app.store.events(group.pk, since, until, kinds=[EventKind.MESSAGE, EventKind.REACTION])
+    for e in events:
+        await apply_rules(app, group, e)
+    return len(events)
+
+
+async def _points_step(app, turn) -> None:
+    await apply_rules(app, turn.group, turn.event)
 
 
 async def _on_message(app, group: GroupInfo, e: Event, cfg: PointsSettings) -> None:

@@ -167,10 +167,14 @@ class Scheduler:
                 await self.sync_group(g, now)
 
     # -- running ------------------------------------------------------------------
-    async def run_due(self, now: datetime | None = None) -> list[RunRecord]:
-        """Run every occurrence due at `now` that nobody ran yet (see module docstring)."""
+    async def run_due(self, now: datetime | None = None, sync: bool = True) -> list[RunRecord]:
+        """Run every occurrence due at `now` that nobody ran yet (see module docstring).
+
+        `sync` first rewrites the recurring schedules from the current settings.
+        """
         now = now or self.app.clock.now()
-        await self.sync_all(now)
+        if sync:
+            await self.sync_all(now)
         out = []
         for s in await self.agenda.schedules():
             rec = await self.run_schedule(s, now)
