@@ -3,7 +3,8 @@
 The planning hint tells admins when the group is most active (hours and weekdays in the
 group's time zone, over the last 30 days) and which topics most members share, to pick
 the next event's time and topic. Topics come from scoring's interest tags when that
-module offers them, else from hashtags and words the most distinct members used.
+feature is installed (its snapshot's per-member tag vectors), else from hashtags and
+words the most distinct members used.
 """
 
 from __future__ import annotations
@@ -90,20 +91,22 @@ def _terms(text: str) -> set[str]:
     return out
 
 
-def _scoring_tags(events) -> list[str] | None:
-    """Interest tags from scoring, when it offers `shared_tags(events)`."""
-    try:
-        from scoring import interest  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    fn = getattr(interest, "shared_tags", None)
-    if fn is None:
+async def _scoring_tags(app, group: GroupInfo) -> list[str] | None:
+    """Interest tags most members share, from scoring's snapshot when it is installed:
+    "tag (members)" for tags at least two members have."""
+    snapshot = getattr(app.services.get("scoring"), "snapshot", None)
+    if snapshot is None:
         return None
     try:
-        return list(fn(events))[:8]
+        it = (await snapshot(group)).interests
+        if it is None:
+            return None
+        counts = (it.members > 0).sum(axis=0)
     except Exception:
-        log.exception("scoring.interest.shared_tags failed")
+        log.exception("scoring snapshot failed; falling back to word counts")
         return None
+    order = sorted(range(len(it.tags)), key=lambda j: (-int(counts[j]), it.tags[j]))
+    return [f"{it.tags[j]} ({int(counts[j])})" for j in order if counts[j] >= 2][:8]
 
 
 async def planning_hint(app, group: GroupInfo, lang: str, days: int = 30) -> str:
@@ -127,7 +130,7 @@ async def planning_hint(app, group: GroupInfo, lang: str, days: int = 30) -> str
     top_hours = ", ".join(f"{h:02d}:00 ({n})" for h, n in hours.most_common(3))
     top_days = ", ".join(f"{names[d]} ({n})" for d, n in wdays.most_common(3))
     (bd, bh), _ = slots.most_common(1)[0]
-    tags = _scoring_tags(evs)
+    tags = await _scoring_tags(app, group)
     if tags is None:
         shared = sorted(members_by_term.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         tags = [f"{t} ({len(m)})" for t, m in shared if len(m) >= 2][:8]

@@ -63,17 +63,16 @@ async def monthly_bonus(app, group: GroupInfo, s, fire: datetime) -> str:
 
 
 async def open_flags(app, group: GroupInfo) -> int | None:
-    """Open moderation flags of the group, if the moderation feature says (else None)."""
+    """Open moderation flags of the group, if the moderation feature is installed."""
     mod = app.services.get("moderation")
-    fn = getattr(mod, "open_flags", None)
-    if fn is None:
+    store = getattr(mod, "store", None)
+    if store is None or not hasattr(store, "flags"):
         return None
     try:
-        flags = await fn(group)
+        return len(await store.flags(group.pk, status="open", limit=10_000))
     except Exception:
-        log.exception("open_flags failed")
+        log.exception("counting open flags failed")
         return None
-    return flags if isinstance(flags, int) else len(flags)
 
 
 async def digest_text(app, group: GroupInfo, fire: datetime, lang: str) -> str:

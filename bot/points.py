@@ -9,7 +9,8 @@ from the platform ids, so a redelivered or re-imported event awards nothing twic
 level's reward (a Discord role, a Telegram custom title).
 
 Spam reversal: `reverse_points_for_message(app, group, message_id)` writes a reversing
-row for every row a message earned; moderation calls it when a message is confirmed spam.
+row for every row a message earned. It is subscribed to moderation's
+`on_spam_confirmed` hook (and `restore_points_for_message` to `on_spam_cleared`).
 """
 
 from __future__ import annotations
@@ -202,6 +203,49 @@ async def reverse_points_for_message(app, group: GroupInfo, message_id: str, act
     return taken
 
 
+async def restore_points_for_message(app, group: GroupInfo, message_id: str, actor: str = "moderation") -> int:
+    """Undo the reversals of a message a moderator cleared ("not spam"); idempotent."""
+    led = ledger_of(app)
+    now = app.clock.now().timestamp()
+    back = 0
+    for row in await led.for_message(group.pk, message_id):
+        if row.reason == "reversal" and row.amount < 0:
+            if await led.add(group.pk, row.member_id, -row.amount, "restore", f"restore:{row.key}", now, message_id, actor, f"not spam {message_id}"):
+                back += -row.amount
+    if back:
+        await app.store.audit(group.pk, actor, "points.restore", {"message_id": message_id, "points": back})
+    return back
+
+
+async def _on_spam_confirmed(app, ev) -> None:
+    """Moderation's `on_spam_confirmed` hook: a `SpamEvent` (group, message_id, by)."""
+    if ev.message_id:
+        await reverse_points_for_message(app, ev.group, ev.message_id, actor=f"moderation:{ev.by}")
+
+
+async def _on_spam_cleared(app, ev) -> None:
+    """Moderation's `on_spam_cleared` hook: give back what the reversal took."""
+    if ev.message_id:
+        await restore_points_for_message(app, ev.group, ev.message_id, actor=f"moderation:{ev.by}")
+
+
+def hook_moderation(app) -> bool:
+    """Subscribe to moderation's spam hooks if the moderation feature is installed."""
+    svc = app.services.get("moderation")
+    if svc is None or not hasattr(svc, "on_spam_confirmed"):
+        return False
+    if _on_spam_confirmed not in svc.on_spam_confirmed:
+        svc.on_spam_confirmed.append(_on_spam_confirmed)
+    cleared = getattr(svc, "on_spam_cleared", None)
+    if cleared is not None and _on_spam_cleared not in cleared:
+        cleared.append(_on_spam_cleared)
+    return True
+
+
+async def _hook_on_start(app) -> None:
+    hook_moderation(app)
+
+
 async def apply_rules(app, group: GroupInfo, e: Event) -> None:
     """Award what event `e` earns under the group's rules (idempotent per event)."""
     if e.member_id is None or e.is_bot or e.kind not in (EventKind.MESSAGE, EventKind.REACTION):
@@ -296,4 +340,7 @@ def install(app) -> None:
     ledger_of(app)
     app.pipeline.add_step("points", _points_step)
     app.services["points.reverse"] = reverse_points_for_message
+    # Moderation may be installed before or after points: subscribe now and at start.
+    hook_moderation(app)
+    app.on_start.append(_hook_on_start)
     points_commands.register(app)

@@ -1,9 +1,9 @@
 """Chat commands for points: /points /level /history /award /deduct and the points
 leaderboard (`/top points [7d|30d|all]`).
 
-The leaderboard is a "board" function `points_board(ctx, args)`. When scoring exposes a
-board registry for `/top`, it is registered there; until then this module registers
-`/top` itself only if no other feature did, answering `/top points …`.
+The leaderboard is registered as the "points" board of scoring's `/top` registry
+(`bot.leaderboards.add_board`), so `/top points 30d` works beside `/top activity`.
+In a tree without that registry, this module registers `/top` itself (points only).
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ async def points_board(ctx: Ctx, args: list[str]) -> str:
     if not lines:
         return ctx.t("points.top_empty", window=ctx.t(f"points.window.{name}"))
     return "\n".join([ctx.t("points.top_header", window=ctx.t(f"points.window.{name}")), *lines])
+
+
+async def render_points(ctx: Ctx, window: str) -> str:
+    """The points board for scoring's `/top` registry (`bot.leaderboards`)."""
+    return await points_board(ctx, [window])
 
 
 async def _interim_top(ctx: Ctx) -> str:
@@ -143,8 +148,10 @@ def register(app) -> None:
     r.command("history", usage="/history", help_key="cmd.help.history")(_history)
     r.command("award", usage="/award @member N [reason]", help_key="cmd.help.award", admin=True)(_award)
     r.command("deduct", usage="/deduct @member N [reason]", help_key="cmd.help.deduct", admin=True)(_deduct)
-    boards = app.services.get("top_boards")
-    if isinstance(boards, dict):
-        boards["points"] = points_board
-    elif r.resolve("top") is None:
-        r.command("top", usage="/top points [7d|30d|all]", help_key="cmd.help.top_points")(_interim_top)
+    try:
+        from bot.leaderboards import Board, add_board
+    except ImportError:  # scoring's board registry has not landed in this tree
+        if r.resolve("top") is None:
+            r.command("top", usage="/top points [7d|30d|all]", help_key="cmd.help.top_points")(_interim_top)
+        return
+    add_board(app, Board("points", render_points, windows=tuple(WINDOWS), help_key="cmd.help.top_points"))
