@@ -16,16 +16,14 @@ row for every row a message earned. It is subscribed to moderation's
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adapters.base import Action, ActionKind, Reply
 from bot import i18n, points_texts
 from bot.config import register_section, setting
-from storage.events import Event, EventKind
-from storage.ledger import Ledger
+from storage.ledger import Ledger, MemberStats
 from storage.store import GroupInfo
 
 log = logging.getLogger(__name__)
@@ -74,25 +72,6 @@ class PointsSettings:
 register_section("points", PointsSettings)
 i18n.add(points_texts.CATALOG)
 
-_QUESTION_WORDS = re.compile(
-    r"(?i)^\s*(how|what|why|when|where|who|which|can|could|does|do|is|are|should|any(one|body)|"
-    r"怎么|如何|为什么|为啥|什么|哪|谁|有没有|能不能|请问|как|что|почему|зачем|где|когда|кто|можно|подскажите)"
-)
-_THANKS = re.compile(
-    r"(?i)(thank|thx|\bty\b|appreciate|helpful|谢谢|感谢|多谢|谢了|谢啦|спасибо|благодарю|спс)"
-)
-
-
-def is_question(text: str) -> bool:
-    """A message that asks something (en/zh/ru): a question mark or a question word."""
-    return "?" in text or "？" in text or bool(_QUESTION_WORDS.search(text or "")) or text.rstrip().endswith(("吗", "呢"))
-
-
-def is_thanks(text: str) -> bool:
-    """A message that thanks someone (en/zh/ru)."""
-    return bool(_THANKS.search(text or ""))
-
-
 def level_for(xp: int, curve: list[int]) -> tuple[int, int, int]:
     """(level, points into it, points the next level needs) for `xp` on the curve."""
     a, b, c = curve
@@ -135,34 +114,52 @@ def day_start(now: datetime, zone: ZoneInfo) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+@dataclass(frozen=True, slots=True)
+class RuleCtx:
+    """A group's points settings and time zone, read once per event."""
+
+    cfg: PointsSettings
+    zone: ZoneInfo
+
+
+async def rule_ctx(app, group: GroupInfo) -> RuleCtx:
+    """Read the group's settings once (one query) for everything an event triggers."""
+    stored = await app.store.get_settings(group.pk)
+    cfg = app.config.for_group("points", group.platform, group.group_id, stored)
+    tz = group.timezone or app.config.for_group("bot", group.platform, group.group_id, stored).timezone
+    return RuleCtx(cfg, group_zone(tz))
+
+
 async def grant(
     app, group: GroupInfo, member_id: str, amount: int, reason: str, key: str, *,
     when: datetime | None = None, ref: str | None = None, actor: str | None = None,
     note: str = "", capped: bool = False, channel_id: str = "",
+    rc: RuleCtx | None = None, stats: MemberStats | None = None,
 ) -> int:
     """Write one ledger row (once per `key`); returns the points written (0 if none).
 
     `capped` rows are cut to what is left of the member's daily cap. A grant that
-    crosses a level is announced, and the level's reward handed out.
+    crosses a level is announced, and the level's reward handed out. `rc` and `stats`
+    (the member's figures just read) save queries when the caller has them.
     """
     if amount == 0 or not member_id:
         return 0
     led = ledger_of(app)
     when = when or app.clock.now()
-    cfg = await app.settings("points", group)
+    rc = rc or await rule_ctx(app, group)
+    if stats is None:
+        stats = await led.stats(group.pk, member_id, day_start(when, rc.zone).timestamp(), CAPPED)
     if capped and amount > 0:
-        start = day_start(when, await zone_of(app, group)).timestamp()
-        left = cfg.daily_cap - await led.earned_since(group.pk, member_id, start, CAPPED)
-        amount = min(amount, left)
+        amount = min(amount, rc.cfg.daily_cap - stats.today_capped)
         if amount <= 0:
             return 0
     if not await led.add(group.pk, member_id, amount, reason, key, when.timestamp(), ref, actor, note):
         return 0
     if amount > 0:
-        after = await led.xp(group.pk, member_id)
-        old, new = level_for(after - amount, cfg.level_curve)[0], level_for(after, cfg.level_curve)[0]
+        curve = rc.cfg.level_curve
+        old, new = level_for(stats.xp, curve)[0], level_for(stats.xp + amount, curve)[0]
         if new > old:
-            await _level_up(app, group, member_id, old, new, cfg, channel_id)
+            await _level_up(app, group, member_id, old, new, rc.cfg, channel_id)
     return amount
 
 
@@ -246,99 +243,13 @@ async def _hook_on_start(app) -> None:
     hook_moderation(app)
 
 
-async def apply_rules(app, group: GroupInfo, e: Event) -> None:
-    """Award what event `e` earns under the group's rules (idempotent per event)."""
-    if e.member_id is None or e.is_bot or e.kind not in (EventKind.MESSAGE, EventKind.REACTION):
-        return
-    cfg = await app.settings("points", group)
-    if not cfg.enabled:
-        return
-    if e.kind is EventKind.MESSAGE:
-        await _on_message(app, group, e, cfg)
-    else:
-        await _on_reaction(app, group, e, cfg)
-
-
-async def backfill(app, group: GroupInfo, since: datetime, until: datetime) -> int:
-    """Apply the rules to stored events in [since, until), oldest first: points for an
-    imported history. Safe to repeat (ledger keys). Returns the events considered."""
-    events = await app.store.events(group.pk, since, until, kinds=[EventKind.MESSAGE, EventKind.REACTION])
-    for e in events:
-        await apply_rules(app, group, e)
-    return len(events)
-
-
-async def _points_step(app, turn) -> None:
-    await apply_rules(app, turn.group, turn.event)
-
-
-async def _on_message(app, group: GroupInfo, e: Event, cfg: PointsSettings) -> None:
-    led = ledger_of(app)
-    substantial = len((e.text or "").strip()) >= cfg.message_min_length or e.media is not None
-    if substantial and e.message_id:
-        last = await led.last_ts(group.pk, e.member_id, "message")
-        if last is None or e.time.timestamp() - last >= cfg.message_cooldown:
-            got = await grant(app, group, e.member_id, cfg.message, "message", f"msg:{e.message_id}",
-                              when=e.time, ref=e.message_id, capped=True, channel_id=e.channel_id)
-            if got:
-                await _streak(app, group, e, cfg)
-    if not e.reply_to_id:
-        return
-    if substantial and e.target_member_id and e.target_member_id != e.member_id:
-        await grant(app, group, e.target_member_id, cfg.reply_received, "reply", f"reply:{e.message_id}",
-                    when=e.time, ref=e.reply_to_id, capped=True, channel_id=e.channel_id)
-    if is_thanks(e.text):
-        await _helpful(app, group, e.reply_to_id, e.member_id, e.time, cfg, e.channel_id)
-
-
-async def _on_reaction(app, group: GroupInfo, e: Event, cfg: PointsSettings) -> None:
-    if e.data.get("removed") or not e.target_member_id or e.target_member_id == e.member_id or not e.message_id:
-        return
-    led = ledger_of(app)
-    start = day_start(e.time, await zone_of(app, group)).timestamp()
-    if await led.earned_since(group.pk, e.target_member_id, start, ("reaction",)) < cfg.reaction_daily_cap:
-        left = cfg.reaction_daily_cap - await led.earned_since(group.pk, e.target_member_id, start, ("reaction",))
-        await grant(app, group, e.target_member_id, min(cfg.reaction_received, left), "reaction",
-                    f"react:{e.message_id}:{e.member_id}", when=e.time, ref=e.message_id, capped=True,
-                    channel_id=e.channel_id)
-    await _helpful(app, group, e.message_id, e.member_id, e.time, cfg, e.channel_id)
-
-
-async def _helpful(app, group: GroupInfo, answer_id: str, asker: str, when: datetime, cfg: PointsSettings, channel_id: str) -> None:
-    """Award the author of `answer_id` if it answers a question `asker` asked."""
-    answer = await app.store.message(group.pk, answer_id)
-    if answer is None or not answer.reply_to_id or answer.member_id in (None, asker):
-        return
-    question = await app.store.message(group.pk, answer.reply_to_id)
-    if question is None or question.member_id != asker or not is_question(question.text):
-        return
-    await grant(app, group, answer.member_id, cfg.helpful_answer, "helpful", f"helpful:{answer_id}",
-                when=when, ref=answer_id, capped=True, channel_id=channel_id)
-
-
-async def _streak(app, group: GroupInfo, e: Event, cfg: PointsSettings) -> None:
-    """On a member's first award of a day, pay a bonus when the run of consecutive
-    active days reaches a multiple of `streak_days`."""
-    if cfg.streak_days <= 0 or cfg.streak_bonus <= 0:
-        return
-    zone = await zone_of(app, group)
-    today = e.time.astimezone(zone).date()
-    since = day_start(e.time, zone) - timedelta(days=max(60, cfg.streak_days * 3))
-    days = {datetime.fromtimestamp(t, zone).date() for t in await ledger_of(app).times(group.pk, e.member_id, "message", since.timestamp())}
-    run = 0
-    while today - timedelta(days=run) in days:
-        run += 1
-    if run and run % cfg.streak_days == 0:
-        await grant(app, group, e.member_id, cfg.streak_bonus, "streak", f"streak:{e.member_id}:{today.isoformat()}",
-                    when=e.time, capped=True, channel_id=e.channel_id, note=f"{run} days")
-
-
 def install(app) -> None:
     """Register the points step and the points commands."""
     from bot import points_commands
+    from bot.points_rules import points_step
 
     ledger_of(app)
-    app.pipeline.add_step("points", _points_step)
+    app.pipeline.add_step("points", points_step)
     app.services["points.reverse"] = reverse_points_for_message
     # Moderation may be installed before or after points: subscribe now and at start.
     hook_moderation(app)

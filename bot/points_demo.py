@@ -20,7 +20,8 @@ from rich.table import Table
 from adapters.base import Reply
 from adapters.fake import FakeAdapter
 from bot.clock import FakeClock
-from bot.points import apply_rules, ledger_of, zone_of
+from bot.points import ledger_of, zone_of
+from bot.points_rules import apply_rules
 from bot.scheduler import scheduler_of
 from storage.events import Event, EventKind
 

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -93,12 +94,22 @@ def _lookback(s: ScheduleInfo) -> timedelta:
     return timedelta(days=2)
 
 
+@lru_cache(maxsize=4096)
+def _cron(spec: tuple, timezone: str) -> CronTrigger:
+    return CronTrigger(timezone=timezone, **dict(spec))
+
+
+def run_key(s: ScheduleInfo, fire: datetime) -> str:
+    """The unique key of one occurrence: job id and occurrence time."""
+    return f"{s.job_id}@{fire.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+
+
 def last_fire(s: ScheduleInfo, now: datetime) -> datetime | None:
     """The newest occurrence of schedule `s` at or before `now` (UTC), or None."""
     if s.trigger == "date":
         at = datetime.fromtimestamp(float(s.spec["at"]), UTC)
         return at if at <= now else None
-    trig = CronTrigger(timezone=s.timezone, **s.spec)
+    trig = _cron(tuple(sorted(s.spec.items())), s.timezone)
     prev = None
     t = trig.get_next_fire_time(None, now - _lookback(s))
     while t is not None and t <= now:
@@ -136,15 +147,15 @@ class Scheduler:
         return deco
 
     # -- schedules from settings --------------------------------------------------
-    async def sync_group(self, group: GroupInfo, now: datetime | None = None) -> None:
+    async def sync_group(self, group: GroupInfo, now: datetime | None = None, existing: dict | None = None) -> None:
         """Write the group's recurring schedules from its current settings."""
-        from bot.points import zone_of
+        from bot.points import group_zone
 
         now = now or self.app.clock.now()
-        cfg: SchedulerSettings = await self.app.settings("scheduler", group)
-        tz = (await zone_of(self.app, group)).key
+        stored = await self.app.store.get_settings(group.pk)
+        cfg: SchedulerSettings = self.app.config.for_group("scheduler", group.platform, group.group_id, stored)
+        tz = group_zone(group.timezone or self.app.config.for_group("bot", group.platform, group.group_id, stored).timezone).key
         grace = cfg.grace_minutes * 60.0
-        ts = now.timestamp()
         wanted = [
             ("weekly_board", {"day_of_week": cfg.weekly_day, "hour": cfg.weekly_hour, "minute": 0}, cfg.weekly_board),
             ("monthly_bonus", {"day": cfg.monthly_day, "hour": cfg.monthly_hour, "minute": 0}, bool(cfg.monthly_bonus)),
@@ -152,21 +163,21 @@ class Scheduler:
         ]
         for kind, spec, on in wanted:
             job_id = f"{kind}:{group.pk}"
-            old = await self.agenda.schedule(job_id)
+            old = existing.get(job_id) if existing is not None else await self.agenda.schedule(job_id)
             if old and old.spec == spec and old.timezone == tz and old.enabled == on and old.grace == grace:
                 continue
-            await self.agenda.put_schedule(job_id, group.pk, kind, "cron", spec, tz, None, grace, ts, enabled=on)
+            await self.agenda.put_schedule(job_id, group.pk, kind, "cron", spec, tz, None, grace, now.timestamp(), enabled=on)
             await self.refresh(job_id)
         for fn in self.group_syncs:
             await fn(self.app, group, now)
 
     async def sync_all(self, now: datetime | None = None) -> None:
         """Write every active group's recurring schedules."""
+        existing = {s.job_id: s for s in await self.agenda.schedules(enabled_only=False)}
         for g in await self.app.store.groups():
             if g.active:
-                await self.sync_group(g, now)
+                await self.sync_group(g, now, existing)
 
-    # -- running ------------------------------------------------------------------
     async def run_due(self, now: datetime | None = None, sync: bool = True) -> list[RunRecord]:
         """Run every occurrence due at `now` that nobody ran yet (see module docstring).
 
@@ -175,28 +186,48 @@ class Scheduler:
         now = now or self.app.clock.now()
         if sync:
             await self.sync_all(now)
-        out = []
+        due = []
         for s in await self.agenda.schedules():
-            rec = await self.run_schedule(s, now)
-            if rec is not None:
-                out.append(rec)
+            fire = self._due(s, now)
+            if fire is not None:
+                due.append((s, fire, run_key(s, fire)))
+        if not due:
+            return []
+        claimed = await self.agenda.claimed([k for _, _, k in due])
+        out = []
+        for s, fire, key in due:
+            if key not in claimed:
+                rec = await self._run(s, fire, key, now)
+                if rec is not None:
+                    out.append(rec)
         return out
 
     async def run_schedule(self, s: ScheduleInfo, now: datetime) -> RunRecord | None:
         """Run schedule `s`'s newest occurrence at or before `now` if not yet claimed."""
+        fire = self._due(s, now)
+        if fire is None:
+            return None
+        key = run_key(s, fire)
+        if await self.agenda.is_claimed(key):
+            return None
+        return await self._run(s, fire, key, now)
+
+    @staticmethod
+    def _due(s: ScheduleInfo, now: datetime) -> datetime | None:
         fire = last_fire(s, now)
-        if fire is None or fire.timestamp() < s.created_ts:
+        # Occurrences before the schedule existed were never missed.
+        if fire is None or fire.timestamp() <= s.created_ts:
             return None
-        run_key = f"{s.job_id}@{fire.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        if await self.agenda.is_claimed(run_key):
-            return None
+        return fire
+
+    async def _run(self, s: ScheduleInfo, fire: datetime, key: str, now: datetime) -> RunRecord | None:
         late = (now - fire).total_seconds()
         if late > s.grace:
-            if await self.agenda.claim(run_key, s.job_id, s.group_pk, fire.timestamp(), now.timestamp(), "skipped", f"late {late:.0f}s"):
+            if await self.agenda.claim(key, s.job_id, s.group_pk, fire.timestamp(), now.timestamp(), "skipped", f"late {late:.0f}s"):
                 log.warning("skipping %s due %s: %.0f s late, grace %.0f s", s.job_id, fire.isoformat(), late, s.grace)
                 return RunRecord(s.job_id, s.kind, fire, "skipped", f"late {late:.0f}s")
             return None
-        if not await self.agenda.claim(run_key, s.job_id, s.group_pk, fire.timestamp(), now.timestamp()):
+        if not await self.agenda.claim(key, s.job_id, s.group_pk, fire.timestamp(), now.timestamp()):
             return None  # another instance got there first
         handler = self.handlers.get(s.kind)
         group = await self._group(s.group_pk)

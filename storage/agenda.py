@@ -285,6 +285,15 @@ class Agenda:
         async with self.engine.connect() as conn:
             return (await conn.execute(select(JobRun.id).where(JobRun.run_key == run_key))).first() is not None
 
+    async def claimed(self, run_keys: list[str]) -> set[str]:
+        """Which of these occurrences were claimed already (one query per 500 keys)."""
+        out: set[str] = set()
+        async with self.engine.connect() as conn:
+            for i in range(0, len(run_keys), 500):
+                q = select(JobRun.run_key).where(JobRun.run_key.in_(run_keys[i:i + 500]))
+                out.update(k for (k,) in await conn.execute(q))
+        return out
+
     async def runs(self, job_id: str | None = None) -> list[JobRun]:
         """Claimed occurrences, oldest first (for tests, `/jobs` and the demo)."""
         q = select(JobRun)

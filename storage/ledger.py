@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
     func,
     select,
     update,
@@ -91,6 +92,22 @@ class Redemption(Base):
     ts: Mapped[float] = mapped_column(Float)
     decided_ts: Mapped[float | None] = mapped_column(Float, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStats:
+    """One member's ledger figures that the rules need, read in one query."""
+
+    #: Time of the newest message award (cooldowns), or None.
+    last_message: float | None
+    #: Positive points today from the capped reasons (the daily cap).
+    today_capped: int
+    #: Points today from reactions received (the reaction cap).
+    today_reaction: int
+    #: Message awards today (the first one of a day checks the streak).
+    today_messages: int
+    #: Everything but redemptions (levels).
+    xp: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +199,21 @@ class Ledger:
         """Points that count for levels: every row except redemption debits."""
         async with self.engine.connect() as conn:
             return await self._sum(conn, group_pk, member_id, xp=True)
+
+    async def stats(self, group_pk: int, member_id: str, day_start: float, capped: tuple[str, ...]) -> MemberStats:
+        """The member's cooldown, cap, streak and level figures in one query."""
+        t = LedgerEntry.__table__
+        today = (t.c.ts >= day_start) & (t.c.amount > 0)
+        q = select(
+            func.max(case((t.c.reason == "message", t.c.ts))),
+            func.coalesce(func.sum(case((today & t.c.reason.in_(capped), t.c.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((today & (t.c.reason == "reaction"), t.c.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((today & (t.c.reason == "message"), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((t.c.reason != REDEEM, t.c.amount), else_=0)), 0),
+        ).where(t.c.group_pk == group_pk, t.c.member_id == member_id)
+        async with self.engine.connect() as conn:
+            last, capped_sum, reaction, messages, xp = (await conn.execute(q)).one()
+        return MemberStats(float(last) if last is not None else None, int(capped_sum), int(reaction), int(messages), int(xp))
 
     async def reserved(self, group_pk: int, member_id: str, conn=None) -> int:
         """Points held by the member's pending redemptions."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.base import ActionKind
-from bot.points import is_question, is_thanks, ledger_of, level_for, reverse_points_for_message
+from bot.points import ledger_of, level_for, reverse_points_for_message
+from bot.points_rules import is_question, is_thanks
 from bot.testing import BotHarness
 
 
