@@ -287,18 +287,22 @@ class Scheduler:
                 self.aps.remove_job(s.job_id)
             return 0
         self.aps.add_job(
-            self._fire, make_trigger(s), args=[s.job_id], id=s.job_id, name=s.kind,
+            self.fire, make_trigger(s), args=[s.job_id], id=s.job_id, name=s.kind,
             replace_existing=True, coalesce=True, misfire_grace_time=max(1, int(s.grace)),
         )
         return 1
 
-    async def _fire(self, job_id: str) -> None:
+    async def fire(self, job_id: str) -> RunRecord | None:
+        """APScheduler's callback for job `job_id`: run its occurrence due now, once."""
         s = await self.agenda.schedule(job_id)
-        if s is not None and s.enabled:
-            await self.run_schedule(s, self.app.clock.now())
+        if s is None or not s.enabled:
+            return None
+        return await self.run_schedule(s, self.app.clock.now())
 
     async def _resync(self) -> None:
-        await self.sync_all()
+        # Settings may have changed (/config set), and APScheduler drops a fire that
+        # comes later than its misfire grace (a blocked loop): catch up from the table.
+        await self.run_due()
         await self.load_jobs()
 
     async def stop(self) -> None:

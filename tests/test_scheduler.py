@@ -128,6 +128,13 @@ async def test_shanghai_monday_nine_is_one_utc(tmp_path):
         n = len(sched.aps.get_jobs())
         await sched.load_jobs()  # rebuilt with stable ids: replaced, not duplicated
         assert len(sched.aps.get_jobs()) == n
+        # What APScheduler calls at the next Monday 01:00 UTC: posts once, however often.
+        b.clock.set(utc("2026-11-16T01:00"))
+        assert (await sched.fire("weekly_board:1")).status == "ran"
+        assert await sched.fire("weekly_board:1") is None
+        assert [r.text for r in b.adapter.sent if "11-09 – 11-16" in r.text] == [
+            "No points were earned this week (11-09 – 11-16)."
+        ]
     finally:
         await sched.stop()
         await b.close()
