@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from adapters.base import Action, Reply
 from bot import i18n
+from bot.logs import bind_event
 from storage.events import Event, EventKind
 from storage.store import GroupInfo
 
@@ -66,7 +67,12 @@ class Pipeline:
         group = await app.store.ensure_group(event.platform, event.group_id, event.group_title)
         lang = await app.language(group)
         turn = Turn(event, group, lang)
+        bind_event(event)
         turn.new = await app.store.append(event)
+        if turn.new:
+            app.metrics.events.labels(event.platform, event.kind.value).inc()
+        else:
+            app.metrics.duplicates.labels(event.platform).inc()
         if not turn.new:
             # A redelivery or replay: stored once, acted on once.
             log.debug("duplicate event %s in %s:%s", event.key, event.platform, event.group_id)
@@ -81,8 +87,10 @@ class Pipeline:
             except Exception as exc:
                 log.exception("step %s failed on %s in %s:%s", name, event.key, event.platform, event.group_id)
                 turn.errors.append(f"{name}: {exc!r}")
+                app.metrics.errors.labels(name).inc()
         await self.deliver(turn)
         self.latencies.append(time.perf_counter() - t0)
+        app.metrics.pipeline_latency.observe(time.perf_counter() - t0)
         if len(self.latencies) > 10000:
             del self.latencies[:5000]
         return turn
@@ -94,12 +102,14 @@ class Pipeline:
                 await self.app.act(action)
             except Exception as exc:
                 log.exception("action %s failed", action.kind)
+                self.app.metrics.errors.labels("action").inc()
                 turn.errors.append(f"action {action.kind}: {exc!r}")
         for reply in turn.replies:
             try:
                 await self.app.send(reply)
             except Exception as exc:
                 log.exception("sending a reply failed in %s:%s", reply.platform, reply.group_id)
+                self.app.metrics.errors.labels("send").inc()
                 turn.errors.append(f"send: {exc!r}")
 
 
