@@ -248,7 +248,6 @@ def install(app) -> None:
     from bot import points_commands
     from bot.points_rules import points_step
 
-    ledger_of(app)
     app.pipeline.add_step("points", points_step)
     app.services["points.reverse"] = reverse_points_for_message
     # Moderation may be installed before or after points: subscribe now and at start.

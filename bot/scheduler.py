@@ -130,12 +130,21 @@ class Scheduler:
 
     def __init__(self, app) -> None:
         self.app = app
-        self.agenda = Agenda(app.store.engine)
+        self._agenda: Agenda | None = None
+        self.started = False
+        self._needs_aps = False
         self.handlers: dict[str, JobHandler] = {}
         self.group_syncs: list[Callable] = []
         self.aps: AsyncIOScheduler | None = None
         #: Groups whose schedules this process has written already.
         self.seen: set[int] = set()
+
+    @property
+    def agenda(self) -> Agenda:
+        """Access to the schedule, job-run and event tables (created on first use)."""
+        if self._agenda is None:
+            self._agenda = Agenda(self.app.store.engine)
+        return self._agenda
 
     def handler(self, kind: str) -> Callable[[JobHandler], JobHandler]:
         """Register the coroutine that runs jobs of `kind`: fn(app, group, schedule, fire)."""
@@ -250,8 +259,18 @@ class Scheduler:
         """Catch up on what was missed, then (real clock only) let APScheduler drive."""
         cfg: SchedulerSettings = self.app.config.section("scheduler")
         await self.run_due(now)
-        if cfg.enabled and not isinstance(self.app.clock, FakeClock):
+        self._needs_aps = cfg.enabled and not isinstance(self.app.clock, FakeClock)
+        if self._needs_aps:
             self.start_apscheduler()
+        self.started = True
+
+    @property
+    def running(self) -> bool:
+        """For /readyz: started, and APScheduler running where it drives the jobs (a
+        fake clock's scheduler is driven by `run_due` instead)."""
+        if not self.started:
+            return False
+        return self.aps.running if self.aps is not None else not self._needs_aps
 
     def start_apscheduler(self) -> AsyncIOScheduler:
         """Start `AsyncIOScheduler` with one job per schedule row (call in a running loop)."""
@@ -310,6 +329,7 @@ class Scheduler:
         if self.aps is not None and self.aps.running:
             self.aps.shutdown(wait=False)
         self.aps = None
+        self.started = False
 
 
 def scheduler_of(app) -> Scheduler:
