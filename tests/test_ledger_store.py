@@ -87,3 +87,30 @@ async def test_events_and_rsvps(store):
         await ag.rsvp(ev.id, "a", "perhaps", 4.0)
     assert await ag.cancel_event(g.pk, ev.id) and not await ag.cancel_event(g.pk, ev.id)
     assert await ag.events(g.pk, 0.0) == []
+
+
+async def test_member_stats_in_one_query(store):
+    g = await store.ensure_group("fake", "g1", "G")
+    led = Ledger(store.engine)
+    await led.add(g.pk, "a", 1, "message", "msg:1", 50.0)  # yesterday
+    await led.add(g.pk, "a", 1, "message", "msg:2", 150.0)
+    await led.add(g.pk, "a", 3, "reaction", "react:2:b", 160.0)
+    await led.add(g.pk, "a", 20, "award", "award:1", 170.0)
+    await led.add(g.pk, "a", -5, "redeem", "redeem:1", 180.0)
+    s = await led.stats(g.pk, "a", 100.0, ("message", "reaction"))
+    assert (s.last_message, s.today_capped, s.today_reaction, s.today_messages, s.xp) == (150.0, 4, 3, 1, 25)
+    empty = await led.stats(g.pk, "nobody", 100.0, ("message",))
+    assert (empty.last_message, empty.xp) == (None, 0)
+    assert await led.top(g.pk, exclude=("award",)) == [("a", 5)]
+
+
+async def test_claimed_lookup_and_moderators(store):
+    g = await store.ensure_group("fake", "g1", "G")
+    ag = Agenda(store.engine)
+    await ag.claim("x@1", "x", g.pk, 1.0, 1.0)
+    await ag.claim("y@1", "y", g.pk, 1.0, 1.0, status="skipped")
+    assert await ag.claimed(["x@1", "y@1", "z@1"]) == {"x@1", "y@1"}
+    assert [r.status for r in await ag.runs()] == ["ran", "skipped"]
+    await store.set_role(g.pk, "boss", "admin")
+    await store.set_role(g.pk, "pleb", "member")
+    assert await ag.moderators(g.pk) == ["boss"]

@@ -198,3 +198,19 @@ async def test_run_due_is_deterministic_on_the_fake_clock(bot):
     again = await sched.run_due(bot.clock.now() + timedelta(days=7))
     assert [r.kind for r in first if r.status == "ran"] == ["weekly_board"]
     assert again == []
+
+
+async def test_two_instances_on_each_backend_post_once(tmp_path, db_url):
+    b1 = await BotHarness.create(tmp_path, db_url=db_url)
+    b2 = await BotHarness.create(tmp_path, db_url=db_url)
+    try:
+        await b1.say("alice", "a useful message for the group")
+        await b1.ask("admin", "/award @alice 5 notes")
+        await run_at(b1, utc("2026-11-09T09:00"))
+        await run_at(b2, utc("2026-11-09T09:00"))
+        await run_at(b2, utc("2026-11-09T09:10"))
+        posts = weekly_posts(b1, b2)
+        assert len(posts) == 1 and "alice — 6" in posts[0]
+    finally:
+        await b1.close()
+        await b2.close()
