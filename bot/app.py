@@ -70,6 +70,7 @@ class App:
 
     async def start(self) -> None:
         """Start every adapter and the registered start hooks."""
+        await self.pipeline.spool.resume()
         for hook in self.on_start:
             await hook(self)
         for adapter in self.adapters.values():
@@ -87,6 +88,7 @@ class App:
                 await hook(self)
             except Exception:
                 log.exception("stop hook failed")
+        await self.pipeline.spool.close()
         await self.store.close()
 
     async def language(self, group: GroupInfo) -> str:
