@@ -258,7 +258,11 @@ class Scheduler:
     async def start(self, now: datetime | None = None) -> None:
         """Catch up on what was missed, then (real clock only) let APScheduler drive."""
         cfg: SchedulerSettings = self.app.config.section("scheduler")
-        await self.run_due(now)
+        try:
+            await self.run_due(now)
+        except Exception:
+            # Start anyway (the database may be away): the resync job catches up later.
+            log.exception("scheduler catch-up at start failed; retrying every 10 minutes")
         self._needs_aps = cfg.enabled and not isinstance(self.app.clock, FakeClock)
         if self._needs_aps:
             self.start_apscheduler()
@@ -355,8 +359,8 @@ async def _first_sight_step(app, turn) -> None:
     """Write a group's schedules the first time this process sees it."""
     sched = scheduler_of(app)
     if turn.group.pk not in sched.seen:
-        sched.seen.add(turn.group.pk)
         await sched.sync_group(turn.group)
+        sched.seen.add(turn.group.pk)
 
 
 def install(app) -> None:
