@@ -81,17 +81,18 @@ async def digest_text(app, group: GroupInfo, fire: datetime, lang: str) -> str:
     names = await app.store.member_names(group.platform)
     joins = await app.store.events(group.pk, fire - timedelta(days=1), fire, kinds=[EventKind.JOIN])
     quiet = timedelta(days=cfg.quiet_days)
-    recent = await app.store.events(group.pk, fire - 2 * quiet, fire, kinds=[EventKind.MESSAGE])
+    recent = await app.store.events(group.pk, fire - 2 * quiet, fire, kinds=[EventKind.MESSAGE, EventKind.LEAVE])
     before: dict[str, int] = {}
     lately: set[str] = set()
     for e in recent:
         if e.member_id is None or e.is_bot:
             continue
-        if e.time < fire - quiet:
-            before[e.member_id] = before.get(e.member_id, 0) + 1
+        if e.kind is EventKind.LEAVE or e.time >= fire - quiet:
+            lately.add(e.member_id)  # still talking, or gone (not "going quiet")
         else:
-            lately.add(e.member_id)
-    going_quiet = sorted((m for m in before if m not in lately), key=lambda m: -before[m])[:10]
+            before[e.member_id] = before.get(e.member_id, 0) + 1
+    # Going quiet: a regular (3+ messages the period before) with nothing since.
+    going_quiet = sorted((m for m, n in before.items() if n >= 3 and m not in lately), key=lambda m: (-before[m], m))[:10]
     lines = [i18n.t(lang, "jobs.digest_header", title=group.title or group.group_id)]
     new = sorted({names.get(e.member_id) or e.member_id for e in joins if e.member_id})
     lines.append(i18n.t(lang, "jobs.digest_new", n=len(new), names=", ".join(new) or "—"))

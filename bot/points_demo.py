@@ -38,6 +38,7 @@ class _Show:
     def __init__(self, out, adapter: FakeAdapter, clock: FakeClock, zone, names: dict[str, str]) -> None:
         self.out, self.adapter, self.clock, self.zone, self.names = out, adapter, clock, zone, names
         self.seen = 0
+        self.shown: set[str] = set()
 
     def flush(self, only_posts: bool = False) -> None:
         when = self.clock.now().astimezone(self.zone).strftime("%a %m-%d %H:%M")
@@ -53,10 +54,15 @@ class _Show:
         return "[green]bot (edited):[/green] " if r.edit_message_id else "[green]bot:[/green] "
 
     def _text(self, r: Reply) -> str:
+        lines = r.text.splitlines() or [""]
+        if r.edit_message_id:
+            return lines[-1]  # an edit: the changed counts are what is new
+        if r.private_to and len(lines) > 1:
+            # The same private post again (the daily digest): its first line is enough.
+            if lines[0] in self.shown:
+                return lines[0] + " …"
+            self.shown.add(lines[0])
         buttons = " ".join(f"[{b.text}]" for row in r.buttons for b in row)
-        lines = r.text.splitlines()
-        if r.private_to and len(lines) > 4:
-            lines = [*lines[:4], "…"]
         return "\n      ".join(lines) + (f"\n      {buttons}" if buttons else "")
 
 
@@ -152,7 +158,7 @@ async def simulated_week(app, group, out) -> None:
 async def _summary(app, group, out, names: dict[str, str], start: datetime, end: datetime) -> None:
     led = ledger_of(app)
     table = Table(title="Points awarded in the simulated week")
-    for col in ("member", "points", "level-relevant reasons"):
+    for col in ("member", "points", "earned from"):
         table.add_column(col)
     for member, pts in await led.top(group.pk, start.timestamp(), end.timestamp() + 1, 8):
         rows = [r for r in await led.history(group.pk, member, 500) if start.timestamp() <= r.ts <= end.timestamp()]
