@@ -16,6 +16,9 @@ row for every row a message earned. It is subscribed to moderation's
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -71,6 +74,20 @@ class PointsSettings:
 
 register_section("points", PointsSettings)
 i18n.add(points_texts.CATALOG)
+
+#: False while backfilling history: no level-up posts or rewards for old levels.
+_ANNOUNCE: ContextVar[bool] = ContextVar("points_announce", default=True)
+
+
+@contextmanager
+def quiet_level_ups() -> Iterator[None]:
+    """Within this block, level-ups are neither announced nor rewarded (backfills)."""
+    token = _ANNOUNCE.set(False)
+    try:
+        yield
+    finally:
+        _ANNOUNCE.reset(token)
+
 
 def level_for(xp: int, curve: list[int]) -> tuple[int, int, int]:
     """(level, points into it, points the next level needs) for `xp` on the curve."""
@@ -158,7 +175,7 @@ async def grant(
     if amount > 0:
         curve = rc.cfg.level_curve
         old, new = level_for(stats.xp, curve)[0], level_for(stats.xp + amount, curve)[0]
-        if new > old:
+        if new > old and _ANNOUNCE.get():
             await _level_up(app, group, member_id, old, new, rc.cfg, channel_id)
     return amount
 
