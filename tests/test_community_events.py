@@ -111,5 +111,7 @@ async def test_planning_hint_names_busy_hours_and_shared_topics(bot):
     for i, member in enumerate(["alice", "bob", "chen", "dora"] * 3):
         await bot.say(member, f"working on the #capstone outline today, part {i}", advance=60)
     out = await bot.ask("admin", "/plan")
-    assert "20:00" in out and "Tue" in out and "#capstone (4)" in out
+    assert "Suggested slot: Tue 20:00" in out and "Busiest hours: 20:00 (12)" in out
+    # scoring's interest tags when installed ("capstone (4)"), else hashtags ("#capstone (4)")
+    assert "capstone (4)" in out
     assert "Only admins" in await bot.ask("alice", "/plan")
