@@ -75,9 +75,12 @@ def parse_event_args(text: str, zone: ZoneInfo, default_minutes: int) -> tuple[s
     return title, start, minutes, " ".join(rest)
 
 
-def fmt_when(ts: float, zone: ZoneInfo) -> str:
-    """"Tue 12-01 19:00" in the group's zone."""
-    return datetime.fromtimestamp(ts, zone).strftime("%a %m-%d %H:%M")
+def fmt_when(ts: float, zone: ZoneInfo, lang: str = "en") -> str:
+    """"Tue 12-01 19:00" (周二 12-01 19:00) in the group's zone and language."""
+    from bot import i18n
+
+    local = datetime.fromtimestamp(ts, zone)
+    return f"{i18n.t(lang, f'plan.day{local.weekday()}')} {local:%m-%d %H:%M}"
 
 
 async def announcement(app, group, ev: CommunityEvent, lang: str) -> tuple[str, list[list[Button]]]:
@@ -87,7 +90,7 @@ async def announcement(app, group, ev: CommunityEvent, lang: str) -> tuple[str, 
     zone = await zone_of(app, group)
     counts = await scheduler_of(app).agenda.rsvp_counts(ev.id)
     end = datetime.fromtimestamp(ev.end_ts, zone).strftime("%H:%M")
-    lines = [i18n.t(lang, "events.announce", title=ev.title, when=fmt_when(ev.start_ts, zone), end=end, zone=zone.key, id=ev.id)]
+    lines = [i18n.t(lang, "events.announce", title=ev.title, when=fmt_when(ev.start_ts, zone, lang), end=end, zone=zone.key, id=ev.id)]
     if ev.description:
         lines.append(ev.description)
     lines.append(i18n.t(lang, "events.counts", going=counts["going"], maybe=counts["maybe"], no=counts["no"]))
@@ -136,7 +139,7 @@ async def _event_add(ctx: Ctx) -> str | None:
         raise UsageError(ctx.t("events.bad_args", problem=str(exc))) from None
     now = app.clock.now()
     if start <= now:
-        raise UsageError(ctx.t("events.in_past", when=fmt_when(start.timestamp(), zone)))
+        raise UsageError(ctx.t("events.in_past", when=fmt_when(start.timestamp(), zone, ctx.lang)))
     agenda = scheduler_of(app).agenda
     ev, new = await agenda.create_event(group.pk, title[:200], start.timestamp(), start.timestamp() + minutes * 60, desc,
                                         ctx.event.channel_id, ctx.event.member_id, ctx.event.key, now.timestamp())
@@ -178,7 +181,7 @@ async def _events(ctx: Ctx) -> str:
     lines = [ctx.t("events.header", zone=zone.key)]
     for ev in evs[:10]:
         c = await sched.agenda.rsvp_counts(ev.id)
-        lines.append(ctx.t("events.line", id=ev.id, when=fmt_when(ev.start_ts, zone), title=ev.title, going=c["going"], maybe=c["maybe"]))
+        lines.append(ctx.t("events.line", id=ev.id, when=fmt_when(ev.start_ts, zone, ctx.lang), title=ev.title, going=c["going"], maybe=c["maybe"]))
     return "\n".join(lines)
 
 

@@ -44,7 +44,7 @@ async def event_reminder(app, group: GroupInfo, s, fire: datetime) -> str:
     zone = await zone_of(app, group)
     counts = await agenda.rsvp_counts(ev.id)
     span = _span(int(s.payload.get("minutes", 0)), lang)
-    text = i18n.t(lang, "events.reminder", title=ev.title, span=span, when=fmt_when(ev.start_ts, zone), going=counts["going"], id=ev.id)
+    text = i18n.t(lang, "events.reminder", title=ev.title, span=span, when=fmt_when(ev.start_ts, zone, lang), going=counts["going"], id=ev.id)
     await app.send(Reply(group.platform, group.group_id, text, channel_id=ev.channel_id,
                          buttons=[[Button(i18n.t(lang, "events.btn_going"), f"rsvp:{ev.id}:going"),
                                    Button(i18n.t(lang, "events.btn_remind"), f"rsvp:{ev.id}:remind")]]))

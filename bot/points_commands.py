@@ -84,7 +84,7 @@ async def _level(ctx: Ctx) -> str:
     level, into, need = level_for(xp, cfg.level_curve)
     filled = int(10 * into / need) if need > 0 else 10
     bar = "█" * filled + "░" * (10 - filled)
-    return ctx.t("points.level", name=name, level=level, bar=bar, into=into, need=need, left=max(0, need - into), xp=xp)
+    return ctx.t("points.level", name=name, level=level, next=level + 1, bar=bar, into=into, need=need, left=max(0, need - into), xp=xp)
 
 
 async def _history(ctx: Ctx) -> str:

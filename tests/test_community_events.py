@@ -77,7 +77,7 @@ async def test_event_in_a_group_time_zone(tmp_path):
     bot = await BotHarness.create(tmp_path, cfg)
     try:
         ann = await add_event(bot, '/event add “答疑课” 2026-11-05 20:00 1h')
-        assert "答疑课" in ann.text and "Asia/Shanghai" in ann.text and "参加 0" in ann.text
+        assert "答疑课" in ann.text and "周四 11-05 20:00" in ann.text and "Asia/Shanghai" in ann.text and "参加 0" in ann.text
         out = await run_at(bot, "2026-11-05T11:00")  # 19:00 in Shanghai: one hour before
         assert "1 小时后" in out[0]
         assert "现在开始" in (await run_at(bot, "2026-11-05T12:00"))[0]
