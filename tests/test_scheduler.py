@@ -214,3 +214,13 @@ async def test_two_instances_on_each_backend_post_once(tmp_path, db_url):
     finally:
         await b1.close()
         await b2.close()
+
+
+async def test_config_set_time_zone_moves_the_weekly_post(bot):
+    await bot.say("alice", "a useful message for the group")
+    assert "bot.timezone" in await bot.ask("admin", "/config set bot.timezone Asia/Shanghai")
+    await run_at(bot, utc("2026-11-09T00:59"))
+    assert weekly_posts(bot) == []
+    await run_at(bot, utc("2026-11-09T01:00"))
+    assert len(weekly_posts(bot)) == 1
+    assert "Asia/Shanghai" in await bot.ask("admin", '/event add "AMA" 2026-11-12 20:00')
