@@ -1,10 +1,11 @@
-"""Points rules, levels and level-up announcements.
+"""Points settings, levels, level-up announcements and spam reversal.
 
-A pipeline step turns contributions into ledger rows: a message (cooldown and minimum
-length, so flooding earns nothing), a reply received, a helpful answer (the asker
-reacted to it or thanked for it), a reaction received (capped per day) and a streak of
-active days; a daily cap bounds them all. Every row has an idempotency key derived
-from the platform ids, so a redelivered or re-imported event awards nothing twice.
+The rules (a pipeline step, `bot.points_rules`) turn contributions into ledger rows: a
+message (cooldown and minimum length, so flooding earns nothing), a reply received, a
+helpful answer, a reaction received (capped per day) and a streak of active days; a
+daily cap bounds them all. Every row has an idempotency key derived from the platform
+ids, so a redelivered or re-imported event awards nothing twice. List this feature after
+moderation in `FEATURES`, so a message moderation stops earns nothing.
 `grant()` is the one door to the ledger; it also announces level-ups and hands out a
 level's reward (a Discord role, a Telegram custom title).
 
