@@ -141,44 +141,98 @@ class RuleCtx:
 
 
 async def rule_ctx(app, group: GroupInfo) -> RuleCtx:
-    """Read the group's settings once (one query) for everything an event triggers."""
-    stored = await app.store.get_settings(group.pk)
-    cfg = app.config.for_group("points", group.platform, group.group_id, stored)
-    tz = group.timezone or app.config.for_group("bot", group.platform, group.group_id, stored).timezone
-    return RuleCtx(cfg, group_zone(tz))
+    """The group's points settings and zone (re-read at most every few seconds)."""
+    from bot.points_state import state_of
+
+    state = state_of(app)
+    rc = state.ctx(group.pk)
+    if rc is None:
+        stored = await app.store.get_settings(group.pk)
+        cfg = app.config.for_group("points", group.platform, group.group_id, stored)
+        tz = group.timezone or app.config.for_group("bot", group.platform, group.group_id, stored).timezone
+        rc = RuleCtx(cfg, group_zone(tz))
+        state.keep_ctx(group.pk, rc)
+    return rc
+
+
+@dataclass(frozen=True, slots=True)
+class Award:
+    """One ledger row to write: `capped` rows count against the daily cap."""
+
+    member_id: str
+    amount: int
+    reason: str
+    key: str
+    ref: str | None = None
+    note: str = ""
+    capped: bool = False
+    actor: str | None = None
+
+
+async def grant_many(
+    app, group: GroupInfo, awards: list[Award], *, when: datetime | None = None,
+    rc: RuleCtx | None = None, channel_id: str = "",
+) -> list[int]:
+    """Write several ledger rows in one transaction (each once per key); returns the
+    points written per award (0 for a duplicate or a capped-out one).
+
+    Capped awards are cut to what is left of the member's daily cap, in order. A member
+    whose XP crosses a level is announced, and the level's reward handed out.
+    """
+    from bot.points_state import state_of
+
+    awards = [a for a in awards if a.amount and a.member_id]
+    if not awards:
+        return []
+    led, state = ledger_of(app), state_of(app)
+    when = when or app.clock.now()
+    rc = rc or await rule_ctx(app, group)
+    start = day_start(when, rc.zone).timestamp()
+    stats: dict[str, MemberStats] = {}
+    used: dict[str, int] = {}
+    amounts: list[int] = []
+    for a in awards:
+        if a.member_id not in stats:
+            stats[a.member_id] = await state.stats(led, group.pk, a.member_id, start, CAPPED)
+        amount = a.amount
+        if a.capped and amount > 0:
+            amount = max(0, min(amount, rc.cfg.daily_cap - stats[a.member_id].today_capped - used.get(a.member_id, 0)))
+            used[a.member_id] = used.get(a.member_id, 0) + amount
+        amounts.append(amount)
+    rows = [
+        {"member_id": a.member_id, "amount": n, "reason": a.reason, "key": a.key, "ref_message_id": a.ref,
+         "actor": a.actor, "note": a.note}
+        for a, n in zip(awards, amounts, strict=True) if n
+    ]
+    written = await led.add_many(group.pk, rows, when.timestamp()) if rows else set()
+    gained: dict[str, int] = {}
+    out = []
+    for a, n in zip(awards, amounts, strict=True):
+        if not n or a.key not in written:
+            out.append(0)
+            continue
+        state.note(group.pk, a.member_id, n, a.reason, when.timestamp(), CAPPED)
+        gained[a.member_id] = gained.get(a.member_id, 0) + n
+        out.append(n)
+    curve = rc.cfg.level_curve
+    for member, n in gained.items():
+        xp = stats[member].xp
+        old, new = level_for(xp, curve)[0], level_for(xp + n, curve)[0]
+        if new > old and _ANNOUNCE.get():
+            await _level_up(app, group, member, old, new, rc.cfg, channel_id)
+    return out
 
 
 async def grant(
     app, group: GroupInfo, member_id: str, amount: int, reason: str, key: str, *,
     when: datetime | None = None, ref: str | None = None, actor: str | None = None,
-    note: str = "", capped: bool = False, channel_id: str = "",
-    rc: RuleCtx | None = None, stats: MemberStats | None = None,
+    note: str = "", capped: bool = False, channel_id: str = "", rc: RuleCtx | None = None,
 ) -> int:
     """Write one ledger row (once per `key`); returns the points written (0 if none).
-
-    `capped` rows are cut to what is left of the member's daily cap. A grant that
-    crosses a level is announced, and the level's reward handed out. `rc` and `stats`
-    (the member's figures just read) save queries when the caller has them.
-    """
-    if amount == 0 or not member_id:
-        return 0
-    led = ledger_of(app)
-    when = when or app.clock.now()
-    rc = rc or await rule_ctx(app, group)
-    if stats is None:
-        stats = await led.stats(group.pk, member_id, day_start(when, rc.zone).timestamp(), CAPPED)
-    if capped and amount > 0:
-        amount = min(amount, rc.cfg.daily_cap - stats.today_capped)
-        if amount <= 0:
-            return 0
-    if not await led.add(group.pk, member_id, amount, reason, key, when.timestamp(), ref, actor, note):
-        return 0
-    if amount > 0:
-        curve = rc.cfg.level_curve
-        old, new = level_for(stats.xp, curve)[0], level_for(stats.xp + amount, curve)[0]
-        if new > old and _ANNOUNCE.get():
-            await _level_up(app, group, member_id, old, new, rc.cfg, channel_id)
-    return amount
+    See `grant_many` for caps and level-ups."""
+    out = await grant_many(app, group, [Award(member_id, amount, reason, key, ref, note, capped, actor)],
+                           when=when, rc=rc, channel_id=channel_id)
+    return out[0] if out else 0
 
 
 async def _level_up(app, group: GroupInfo, member_id: str, old: int, new: int, cfg: PointsSettings, channel_id: str) -> None:
@@ -203,6 +257,8 @@ async def reverse_points_for_message(app, group: GroupInfo, message_id: str, act
 
     A reversal never takes a member below zero: points already spent stay spent.
     """
+    from bot.points_state import state_of
+
     led = ledger_of(app)
     now = app.clock.now()
     taken = 0
@@ -213,6 +269,7 @@ async def reverse_points_for_message(app, group: GroupInfo, message_id: str, act
         key = f"rev:{row.key}"
         if amount > 0 and await led.add(group.pk, row.member_id, -amount, "reversal", key, now.timestamp(), message_id, actor, f"spam {message_id}"):
             taken += amount
+            state_of(app).forget(group.pk, row.member_id)
     if taken:
         await app.store.audit(group.pk, actor, "points.reverse", {"message_id": message_id, "points": taken})
     return taken
@@ -220,6 +277,8 @@ async def reverse_points_for_message(app, group: GroupInfo, message_id: str, act
 
 async def restore_points_for_message(app, group: GroupInfo, message_id: str, actor: str = "moderation") -> int:
     """Undo the reversals of a message a moderator cleared ("not spam"); idempotent."""
+    from bot.points_state import state_of
+
     led = ledger_of(app)
     now = app.clock.now().timestamp()
     back = 0
@@ -227,6 +286,7 @@ async def restore_points_for_message(app, group: GroupInfo, message_id: str, act
         if row.reason == "reversal" and row.amount < 0:
             if await led.add(group.pk, row.member_id, -row.amount, "restore", f"restore:{row.key}", now, message_id, actor, f"not spam {message_id}"):
                 back += -row.amount
+                state_of(app).forget(group.pk, row.member_id)
     if back:
         await app.store.audit(group.pk, actor, "points.restore", {"message_id": message_id, "points": back})
     return back

@@ -11,7 +11,7 @@
 - a streak: every `streak_days` consecutive active days earn `streak_bonus`.
 All of these share a `daily_cap` per member (days in the group's time zone). Keys come
 from the platform ids, so a redelivered event awards nothing twice; each rule reads the
-member's ledger figures in one query (`Ledger.stats`).
+member's ledger figures once a day and keeps them in memory (`bot.points_state`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from bot.points import CAPPED, RuleCtx, day_start, grant, ledger_of, rule_ctx
+from bot.points import CAPPED, Award, RuleCtx, day_start, grant_many, ledger_of, rule_ctx
+from bot.points_state import state_of
 from storage.events import Event, EventKind
 from storage.store import GroupInfo
 
@@ -71,63 +72,65 @@ async def points_step(app, turn) -> None:
 
 
 async def _on_message(app, group: GroupInfo, e: Event, rc: RuleCtx) -> None:
-    cfg, led = rc.cfg, ledger_of(app)
-    start = day_start(e.time, rc.zone).timestamp()
+    cfg, state = rc.cfg, state_of(app)
+    if e.message_id:
+        state.seen(group.pk, e.message_id, e.member_id, e.reply_to_id, e.text)
     substantial = len((e.text or "").strip()) >= cfg.message_min_length or e.media is not None
+    awards: list[Award] = []
     if substantial and e.message_id:
-        stats = await led.stats(group.pk, e.member_id, start, CAPPED)
+        start = day_start(e.time, rc.zone).timestamp()
+        stats = await state.stats(ledger_of(app), group.pk, e.member_id, start, CAPPED)
         if stats.last_message is None or e.time.timestamp() - stats.last_message >= cfg.message_cooldown:
-            got = await grant(app, group, e.member_id, cfg.message, "message", f"msg:{e.message_id}", when=e.time,
-                              ref=e.message_id, capped=True, channel_id=e.channel_id, rc=rc, stats=stats)
-            if got and stats.today_messages == 0:
-                await _streak(app, group, e, rc)
-    if not e.reply_to_id:
-        return
-    if substantial and e.target_member_id and e.target_member_id != e.member_id:
-        await grant(app, group, e.target_member_id, cfg.reply_received, "reply", f"reply:{e.message_id}",
-                    when=e.time, ref=e.reply_to_id, capped=True, channel_id=e.channel_id, rc=rc)
-    if is_thanks(e.text):
-        await _helpful(app, group, e.reply_to_id, e.member_id, e.time, rc, e.channel_id)
+            awards.append(Award(e.member_id, cfg.message, "message", f"msg:{e.message_id}", e.message_id, capped=True))
+            if stats.today_messages == 0 and stats.today_capped < cfg.daily_cap:
+                awards.extend(await _streak(app, group, e, rc))
+    if e.reply_to_id and substantial and e.target_member_id and e.target_member_id != e.member_id:
+        awards.append(Award(e.target_member_id, cfg.reply_received, "reply", f"reply:{e.message_id}", e.reply_to_id, capped=True))
+    if e.reply_to_id and is_thanks(e.text):
+        awards.extend(await _helpful(app, group, e.reply_to_id, e.member_id, rc))
+    await grant_many(app, group, awards, when=e.time, rc=rc, channel_id=e.channel_id)
 
 
 async def _on_reaction(app, group: GroupInfo, e: Event, rc: RuleCtx) -> None:
     if e.data.get("removed") or not e.target_member_id or e.target_member_id == e.member_id or not e.message_id:
         return
     cfg = rc.cfg
-    stats = await ledger_of(app).stats(group.pk, e.target_member_id, day_start(e.time, rc.zone).timestamp(), CAPPED)
+    stats = await state_of(app).stats(ledger_of(app), group.pk, e.target_member_id, day_start(e.time, rc.zone).timestamp(), CAPPED)
     left = cfg.reaction_daily_cap - stats.today_reaction
+    awards: list[Award] = []
     if left > 0:
-        await grant(app, group, e.target_member_id, min(cfg.reaction_received, left), "reaction",
-                    f"react:{e.message_id}:{e.member_id}", when=e.time, ref=e.message_id, capped=True,
-                    channel_id=e.channel_id, rc=rc, stats=stats)
-    await _helpful(app, group, e.message_id, e.member_id, e.time, rc, e.channel_id)
+        awards.append(Award(e.target_member_id, min(cfg.reaction_received, left), "reaction",
+                            f"react:{e.message_id}:{e.member_id}", e.message_id, capped=True))
+    awards.extend(await _helpful(app, group, e.message_id, e.member_id, rc))
+    await grant_many(app, group, awards, when=e.time, rc=rc, channel_id=e.channel_id)
 
 
-async def _helpful(app, group: GroupInfo, answer_id: str, asker: str, when: datetime, rc: RuleCtx, channel_id: str) -> None:
-    """Award the author of `answer_id` if it answers a question `asker` asked."""
-    answer = await app.store.message(group.pk, answer_id)
+async def _helpful(app, group: GroupInfo, answer_id: str, asker: str, rc: RuleCtx) -> list[Award]:
+    """The helpful-answer award if `answer_id` answers a question `asker` asked."""
+    state = state_of(app)
+    answer = await state.message(app.store, group.pk, answer_id)
     if answer is None or not answer.reply_to_id or answer.member_id in (None, asker):
-        return
-    question = await app.store.message(group.pk, answer.reply_to_id)
+        return []
+    question = await state.message(app.store, group.pk, answer.reply_to_id)
     if question is None or question.member_id != asker or not is_question(question.text):
-        return
-    await grant(app, group, answer.member_id, rc.cfg.helpful_answer, "helpful", f"helpful:{answer_id}",
-                when=when, ref=answer_id, capped=True, channel_id=channel_id, rc=rc)
+        return []
+    return [Award(answer.member_id, rc.cfg.helpful_answer, "helpful", f"helpful:{answer_id}", answer_id, capped=True)]
 
 
-async def _streak(app, group: GroupInfo, e: Event, rc: RuleCtx) -> None:
-    """On a member's first award of a day, pay a bonus when the run of consecutive
-    active days reaches a multiple of `streak_days`."""
+async def _streak(app, group: GroupInfo, e: Event, rc: RuleCtx) -> list[Award]:
+    """On a member's first award of a day: the streak bonus when the run of consecutive
+    active days, today included, reaches a multiple of `streak_days`."""
     cfg, zone = rc.cfg, rc.zone
     if cfg.streak_days <= 0 or cfg.streak_bonus <= 0:
-        return
+        return []
     today = e.time.astimezone(zone).date()
     since = day_start(e.time, zone) - timedelta(days=max(60, cfg.streak_days * 3))
     times = await ledger_of(app).times(group.pk, e.member_id, "message", since.timestamp())
-    days = {datetime.fromtimestamp(t, zone).date() for t in times}
+    days = {datetime.fromtimestamp(t, zone).date() for t in times} | {today}
     run = 0
     while today - timedelta(days=run) in days:
         run += 1
-    if run and run % cfg.streak_days == 0:
-        await grant(app, group, e.member_id, cfg.streak_bonus, "streak", f"streak:{e.member_id}:{today.isoformat()}",
-                    when=e.time, capped=True, channel_id=e.channel_id, note=f"{run} days", rc=rc)
+    if run % cfg.streak_days:
+        return []
+    return [Award(e.member_id, cfg.streak_bonus, "streak", f"streak:{e.member_id}:{today.isoformat()}",
+                  note=f"{run} days", capped=True)]

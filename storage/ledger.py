@@ -174,6 +174,18 @@ class Ledger:
         async with self.engine.begin() as c:
             return (await c.execute(stmt)).first() is not None
 
+    async def add_many(self, group_pk: int, rows: list[dict], ts: float) -> set[str]:
+        """Append rows (member_id, amount, reason, key, ref_message_id, actor, note) in
+        one transaction, skipping keys already present; returns the keys written."""
+        values = [{"group_pk": group_pk, "ts": ts, **r} for r in rows]
+        stmt = (
+            self._insert(LedgerEntry.__table__)
+            .on_conflict_do_nothing(index_elements=["group_pk", "key"])
+            .returning(LedgerEntry.__table__.c.key)
+        )
+        async with self.engine.begin() as conn:
+            return {k for (k,) in (await conn.execute(stmt, values)).all()}
+
     async def has_key(self, group_pk: int, key: str) -> bool:
         """Whether a row with this idempotency key exists."""
         t = LedgerEntry.__table__
