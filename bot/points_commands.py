@@ -3,7 +3,6 @@ leaderboard (`/top points [7d|30d|all]`).
 
 The leaderboard is registered as the "points" board of scoring's `/top` registry
 (`bot.leaderboards.add_board`), so `/top points 30d` works beside `/top activity`.
-In a tree without that registry, this module registers `/top` itself (points only).
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.commands import Ctx, UsageError
+from bot.leaderboards import Board, add_board
 from bot.points import PointsSettings, grant, ledger_of, level_for
 
 #: Leaderboard windows: name → days (None: all time).
@@ -44,13 +44,6 @@ async def points_board(ctx: Ctx, args: list[str]) -> str:
 async def render_points(ctx: Ctx, window: str) -> str:
     """The points board for scoring's `/top` registry (`bot.leaderboards`)."""
     return await points_board(ctx, [window])
-
-
-async def _interim_top(ctx: Ctx) -> str:
-    board = (ctx.args[0].lower() if ctx.args else "points")
-    if board != "points":
-        raise UsageError(ctx.t("points.top_unknown", board=board))
-    return await points_board(ctx, ctx.args[1:])
 
 
 async def _target(ctx: Ctx, ref: str | None) -> tuple[str, str]:
@@ -141,17 +134,11 @@ async def _deduct(ctx: Ctx) -> str:
 
 
 def register(app) -> None:
-    """Register the points commands (and `/top points`, see the module docstring)."""
+    """Register the points commands and the "points" board of `/top`."""
     r = app.router
     r.command("points", usage="/points [@member]", help_key="cmd.help.points")(_points)
     r.command("level", usage="/level [@member]", help_key="cmd.help.level")(_level)
     r.command("history", usage="/history", help_key="cmd.help.history")(_history)
     r.command("award", usage="/award @member N [reason]", help_key="cmd.help.award", admin=True)(_award)
     r.command("deduct", usage="/deduct @member N [reason]", help_key="cmd.help.deduct", admin=True)(_deduct)
-    try:
-        from bot.leaderboards import Board, add_board
-    except ImportError:  # scoring's board registry has not landed in this tree
-        if r.resolve("top") is None:
-            r.command("top", usage="/top points [7d|30d|all]", help_key="cmd.help.top_points")(_interim_top)
-        return
     add_board(app, Board("points", render_points, windows=tuple(WINDOWS), help_key="cmd.help.top_points"))
