@@ -240,9 +240,21 @@ async def _checkin_button(ctx: Ctx) -> Reply:
     return ctx.reply(text, private_to=ctx.event.member_id, ephemeral=True)
 
 
+async def recommend_events(app, group, snap) -> list:
+    """Upcoming events as items for scoring's /recommend (matched by their text)."""
+    from scoring.recommend import Item
+
+    evs = await scheduler_of(app).agenda.events(group.pk, app.clock.now().timestamp())
+    return [Item(f"event:{e.id}", "event", e.title, text=f"{e.title} {e.description}") for e in evs]
+
+
 def install(app) -> None:
-    """Register the event commands, RSVP and check-in buttons, and the event jobs."""
+    """Register the event commands, RSVP and check-in buttons, the event jobs, and the
+    events as a source of scoring's recommendations."""
     from bot import community_jobs
+    from bot.scoring_commands import add_recommend_source
+
+    add_recommend_source(app, recommend_events)
 
     r = app.router
     r.command("event", usage='/event add "Title" YYYY-MM-DD HH:MM [90m] [description] | /event cancel ID',

@@ -115,3 +115,14 @@ async def test_planning_hint_names_busy_hours_and_shared_topics(bot):
     # scoring's interest tags when installed ("capstone (4)"), else hashtags ("#capstone (4)")
     assert "capstone (4)" in out
     assert "Only admins" in await bot.ask("alice", "/plan")
+
+
+async def test_upcoming_events_are_recommended_to_interested_members(bot):
+    for i in range(3):
+        await bot.say("chen", f"python code review number {i}", channel_id="code")
+        await bot.say("dana", f"resume and interview practice {i}", channel_id="jobs")
+    await bot.say("erin", "I want to learn python, my code is messy", channel_id="general")
+    await add_event(bot, '/event add "Python code review clinic" 2026-11-05 19:00 60m bring your python code')
+    replies = await bot.replies_to("erin", "/recommend", channel_id="general")
+    assert "Python code review clinic" in replies[0].text
+    assert "rec:event:1" in [b.data for row in replies[0].buttons for b in row]
