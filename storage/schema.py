@@ -5,6 +5,7 @@ the tests read the full schema through this module.
 """
 
 import storage.agenda  # noqa: F401  - community events, RSVPs, schedules, job runs
-import storage.ledger  # noqa: F401  - points ledger, rewards, redemptions
+import storage.ledger  # noqa: F401  - points ledger
+import storage.rewards  # noqa: F401  - rewards catalog, redemptions
 from storage import models  # noqa: F401
 from storage import scoring_log  # noqa: F401
