@@ -23,7 +23,9 @@ from storage.store import EventStore, GroupInfo
 log = logging.getLogger(__name__)
 
 #: Feature modules installed into every app, in order. Each has `install(app)`.
-FEATURES: list[str] = []
+FEATURES: list[str] = [
+    "bot.links",
+]
 
 
 class App:
