@@ -13,7 +13,17 @@ import secrets
 import time as _time
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Float, Integer, String, UniqueConstraint, delete, select, tuple_, update
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
