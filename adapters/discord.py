@@ -230,7 +230,10 @@ class DiscordAdapter(InteractionMixin):
                 continue
             try:
                 async for m in channel.history(after=discord.Object(last), limit=self.options.backfill_limit, oldest_first=True):
-                    await self.deliver(dev.message_to_event(m, self.options.prefix, self._authors))
+                    ev = dev.message_to_event(m, self.options.prefix, self._authors)
+                    if ev is not None:
+                        ev.data["backfill"] = True
+                    await self.deliver(ev)
                     total += 1
             except discord.Forbidden as exc:
                 await self.permission_problem(str(channel.guild.id), f"read message history in #{channel.name}", exc)
