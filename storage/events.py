@@ -105,6 +105,10 @@ class Event:
             removed = "-" if self.data.get("removed") else "+"
             return f"react:{self.message_id}:{self.member_id}:{self.emoji}:{removed}"
         if k in (EventKind.JOIN, EventKind.LEAVE):
+            # A service message ("X joined") has an id on both live updates and exports,
+            # so the two agree; a bare membership update falls back to the time.
+            if self.message_id:
+                return f"{k.value}:{self.message_id}:{self.member_id}"
             return f"{k.value}:{self.member_id}:{ts}"
         if k is EventKind.BUTTON:
             return f"btn:{self.data.get('press_id') or self.message_id}:{self.member_id}:{ts}"

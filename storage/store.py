@@ -274,6 +274,28 @@ class EventStore:
         self._channels.update(channels)
         return inserted
 
+    async def link_replies(self, group_pk: int) -> int:
+        """Fill in `target_member_id` of replies and reactions from the stored message
+        they answer (imports learn a reply's author only after reading it)."""
+        t = EventRow.__table__
+        e2 = t.alias("orig")
+        orig_author = (
+            select(e2.c.member_id)
+            .where(e2.c.group_pk == t.c.group_pk, e2.c.key == "msg:" + func.coalesce(t.c.reply_to_id, t.c.message_id))
+            .scalar_subquery()
+        )
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t)
+                .where(
+                    t.c.group_pk == group_pk,
+                    t.c.target_member_id.is_(None),
+                    (t.c.reply_to_id.is_not(None)) | (t.c.kind == EventKind.REACTION.value),
+                )
+                .values(target_member_id=orig_author)
+            )
+        return res.rowcount or 0
+
     async def events(
         self,
         group_pk: int,
