@@ -211,7 +211,9 @@ def reaction_to_event(
         channel_id=str(payload.channel_id),
         message_id=mid,
         target_member_id=str(target) if target else (authors or {}).get(mid),
-        emoji=str(payload.emoji),
+        # Custom emoji by name, as DiscordChatExporter writes them, so a reaction seen live
+        # and imported from an export gets one key.
+        emoji=payload.emoji.name if payload.emoji.id else str(payload.emoji),
         data={"removed": True} if removed else {},
         raw=payload,
     )
