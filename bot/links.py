@@ -1,6 +1,6 @@
 """`/link` and `/unlink`: one person, accounts on several platforms, one standing.
 
-    Telegram:  /link            → (privately) "Your code is KD7M2Q. Type /link KD7M2Q on
+    Telegram:  /link            → (privately) "Your link code is KD7-M2Q. Type /link KD7-M2Q on
                                    the other platform within 10 minutes."
     Discord:   /link KD7M2Q     → "Linked: this account and your telegram account now
                                    count as one person."

@@ -174,3 +174,47 @@ async def test_backfill_after_downtime_stores_missed_messages_once(tmp_path):
         await adapter2._backfill()
         assert len(await stored(app2, world, [EventKind.MESSAGE, EventKind.COMMAND])) == 4
         await app2.stop()
+
+
+def _install_vote(app):
+    """A small button route on the real router (the moderation feature's own buttons are
+    tested in test_discord_moderation.py)."""
+
+    @app.router.button("vote")
+    async def vote(ctx):
+        return ctx.reply(f"{ctx.event.member_name} voted {ctx.args[0]}", ephemeral=True, private_to=ctx.event.member_id)
+
+
+async def test_old_buttons_answer_after_restart(tmp_path):
+    db = tmp_path / "bot.db"
+    app, adapter = await make_app(db)
+    _install_vote(app)
+    async with simcord.run(adapter.client) as env:
+        world = build_world(env)
+        await env.settle()
+        await world.alice.send(world.general, "hi")
+        await app.send(Reply("discord", world.gid, "Come to the meetup?", channel_id="general",
+                             buttons=[[Button("Yes", "vote:yes"), Button("No", "vote:no")]]))
+        poll = world.general.last_message
+        res = await world.bob.click(poll, label="Yes")
+        assert [f.content for f in res.followups] == ["bob voted yes"] and res.followups[0].ephemeral
+        await app.stop()
+        # A new process: new app, new adapter, new client; the message is a week old.
+        app2, adapter2 = await make_app(db)
+        _install_vote(app2)
+        await env.restart_bot(adapter2.client)
+        await env.advance_time(7 * 24 * 3600)
+        res = await world.alice.click(poll, label="No")
+        assert [f.content for f in res.followups] == ["alice voted no"]
+        presses = await stored(app2, world, [EventKind.BUTTON])
+        assert [e.data["payload"] for e in presses] == ["vote:yes", "vote:no"]
+        assert presses[1].message_id == str(poll.id)
+        await app2.stop()
+
+
+async def test_unknown_button_is_answered_privately(dapp, world):
+    app, _ = dapp
+    await world.alice.send(world.general, "hi")
+    await app.send(Reply("discord", world.gid, "old feature", channel_id="general", buttons=[[Button("Go", "gone:1")]]))
+    res = await world.bob.click(world.general.last_message, label="Go")
+    assert res.followups[0].ephemeral and res.followups[0].content == "This button no longer works."
