@@ -18,13 +18,14 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import discord
 from discord import app_commands
 
 from adapters import discord_events as dev
-from adapters.base import Action, ActionKind, EventSink, Reply, Sent
+from adapters.base import EventSink, Reply, Sent
+from adapters.discord_actions import ActionMixin
 from adapters.discord_interactions import InteractionMixin
 from adapters.discord_ui import CommunityClient, allowed_mentions
 from storage.events import Event, EventKind
@@ -32,8 +33,6 @@ from storage.events import Event, EventKind
 log = logging.getLogger(__name__)
 
 PLATFORM = dev.PLATFORM
-#: Discord's longest timeout.
-MAX_TIMEOUT = timedelta(days=28)
 #: Messages remembered for reply/reaction authors and delete channels.
 _CACHE = 20000
 
@@ -73,7 +72,7 @@ class DiscordOptions:
     describe_problem: Callable[[str, str], Awaitable[str]] | None = None
 
 
-class DiscordAdapter(InteractionMixin):
+class DiscordAdapter(ActionMixin, InteractionMixin):
     """The `Adapter` for Discord. `client` is a real `discord.Client`; `start()` connects
     it when a token is configured (tests attach it to simcord instead)."""
 
@@ -302,63 +301,6 @@ class DiscordAdapter(InteractionMixin):
         except discord.HTTPException as exc2:
             log.error("discord: could not tell the moderators either: %s", exc2)
 
-    # -- actions -------------------------------------------------------------------
-    async def act(self, action: Action) -> bool:
-        """Delete, timeout, ban, unban, kick or add a role; False (and a log line) if refused."""
-        guild = self.client.get_guild(int(action.group_id)) if action.group_id.isdigit() else None
-        if guild is None:
-            log.warning("discord: %s in unknown server %s skipped", action.kind, action.group_id)
-            return False
-        target = discord.Object(int(action.member_id)) if (action.member_id or "").isdigit() else None
-        reason = action.reason[:512] or None
-        k = action.kind
-        try:
-            if k is ActionKind.DELETE:
-                cid = action.channel_id or self._channels_of.get(action.message_id or "", "")
-                channel = self.find_channel(guild, cid)
-                if channel is None or not (action.message_id or "").isdigit():
-                    log.warning("discord: cannot delete message %s: channel unknown", action.message_id)
-                    return False
-                await channel.get_partial_message(int(action.message_id)).delete()  # type: ignore[union-attr]
-            elif target is None:
-                log.warning("discord: %s needs a member id, got %r", k, action.member_id)
-                return False
-            elif k in (ActionKind.MUTE, ActionKind.UNMUTE, ActionKind.ADD_ROLE, ActionKind.SET_TITLE):
-                member = guild.get_member(target.id) or await guild.fetch_member(target.id)
-                if k is ActionKind.MUTE:
-                    now = self.now()
-                    until = min(action.until or now + timedelta(hours=1), now + MAX_TIMEOUT)
-                    await member.timeout(until, reason=reason)
-                elif k is ActionKind.UNMUTE:
-                    await member.timeout(None, reason=reason)
-                elif k is ActionKind.SET_TITLE:
-                    await member.edit(nick=action.value[:32] or None, reason=reason)
-                else:
-                    role = guild.get_role(int(action.value)) if action.value.isdigit() else discord.utils.get(guild.roles, name=action.value)
-                    if role is None:
-                        log.warning("discord: role %r not found in %r", action.value, guild.name)
-                        return False
-                    await member.add_roles(role, reason=reason)
-            elif k is ActionKind.BAN:
-                await guild.ban(target, reason=reason, delete_message_seconds=0)
-            elif k is ActionKind.UNBAN:
-                await guild.unban(target, reason=reason)
-            elif k is ActionKind.KICK:
-                await guild.kick(target, reason=reason)
-            else:
-                log.warning("discord: action %s is not supported", k)
-                return False
-        except discord.Forbidden as exc:
-            await self.permission_problem(action.group_id, _ACTION_WORDS.get(k, str(k)), exc)
-            return False
-        except discord.NotFound as exc:
-            log.info("discord: %s target gone (%s)", k, exc)
-            return False
-        except discord.HTTPException as exc:
-            log.error("discord: %s failed: %s", k, exc)
-            return False
-        return True
-
     async def send(self, reply: Reply) -> Sent:
         """Send, edit or answer privately; a refused send is reported, never raised."""
         try:
@@ -369,18 +311,6 @@ class DiscordAdapter(InteractionMixin):
         except (discord.HTTPException, ValueError) as exc:
             log.error("discord: sending to %s/%s failed: %s", reply.group_id, reply.channel_id, exc)
             return Sent(None, ok=False, error=str(exc))
-
-
-_ACTION_WORDS = {
-    ActionKind.DELETE: "delete messages (Manage Messages)",
-    ActionKind.MUTE: "time members out (Moderate Members)",
-    ActionKind.UNMUTE: "time members out (Moderate Members)",
-    ActionKind.BAN: "ban members (Ban Members)",
-    ActionKind.UNBAN: "ban members (Ban Members)",
-    ActionKind.KICK: "kick members (Kick Members)",
-    ActionKind.ADD_ROLE: "give roles (Manage Roles, and the bot's role above the role given)",
-    ActionKind.SET_TITLE: "change nicknames (Manage Nicknames)",
-}
 
 
 def _remember(cache: OrderedDict[str, str], key: str, value: str) -> None:
