@@ -26,7 +26,7 @@ from discord import app_commands
 from adapters import discord_events as dev
 from adapters.base import EventSink, Reply, Sent
 from adapters.discord_actions import ActionMixin
-from adapters.discord_interactions import InteractionMixin
+from adapters.discord_interactions import DEFER_AFTER, InteractionMixin
 from adapters.discord_ui import CommunityClient, allowed_mentions
 from storage.events import Event, EventKind
 
@@ -97,6 +97,8 @@ class DiscordAdapter(ActionMixin, InteractionMixin):
         self._last_seen: dict[str, int] = {}
         self._synced: set[int] = set()
         self._reported: set[tuple[str, str]] = set()
+        #: Seconds before an unanswered slash command shows "thinking…" (Discord allows 3).
+        self.defer_after = DEFER_AFTER
         self._gap = True  # nothing seen yet: the first READY backfills from resume points
         for name in (
             "on_ready", "on_resumed", "on_disconnect", "on_guild_available", "on_guild_join",

@@ -69,8 +69,11 @@ class InteractionMixin:
     """Interaction handling and sending for `DiscordAdapter` (kept apart for size)."""
 
     def _add_slash_commands(self: DiscordAdapter) -> None:
-        """One slash command per router command, each taking the rest of the line as `args`."""
+        """One slash command per router command, each taking the rest of the line as `args`
+        (commands already registered are kept, so calling it again adds only new ones)."""
         for name, description in self.options.commands:
+            if self.tree.get_command(name) is not None:
+                continue
             cmd = app_commands.Command(
                 name=name,
                 description=(description or name)[:100],
@@ -85,7 +88,7 @@ class InteractionMixin:
             return
         pending = _Pending(interaction, ev, "slash")
         token = _CURRENT.set(pending)
-        timer = asyncio.create_task(_defer_later(pending))
+        timer = asyncio.create_task(_defer_later(pending, self.defer_after))
         try:
             await self.deliver(ev)
         finally:
@@ -189,18 +192,23 @@ class InteractionMixin:
                     resp = await inter.response.send_message(part, **kw)
                     mid = resp.message_id
                 else:
-                    if pending.deferred and not pending.answered and private:
-                        # The "thinking…" message is public: keep private text out of it.
+                    placeholder = pending.deferred and not pending.answered and private
+                    if placeholder:
+                        # The "thinking…" message is public and the first followup would
+                        # take its place: fill it with a neutral mark first, send the
+                        # private text as its own ephemeral message, then remove the mark.
                         await inter.edit_original_response(content="🔒")
                     msg = await inter.followup.send(part, wait=True, **kw)
                     mid = msg.id
+                    if placeholder:
+                        await inter.delete_original_response()
                 pending.answered = True
                 first_id = first_id or (str(mid) if mid else None)
         return Sent(first_id)
 
 
-async def _defer_later(pending: _Pending) -> None:
-    await asyncio.sleep(DEFER_AFTER)
+async def _defer_later(pending: _Pending, delay: float) -> None:
+    await asyncio.sleep(delay)
     async with pending.lock:
         if not pending.interaction.response.is_done():
             await pending.interaction.response.defer(thinking=True)

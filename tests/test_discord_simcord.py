@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import discord
 import pytest
 import simcord
@@ -218,3 +221,25 @@ async def test_unknown_button_is_answered_privately(dapp, world):
     await app.send(Reply("discord", world.gid, "old feature", channel_id="general", buttons=[[Button("Go", "gone:1")]]))
     res = await world.bob.click(world.general.last_message, label="Go")
     assert res.followups[0].ephemeral and res.followups[0].content == "This button no longer works."
+
+
+async def test_slow_command_is_deferred_then_answered(tmp_path):
+    app, adapter = await make_app(tmp_path / "bot.db")
+
+    @app.router.command("slow", usage="/slow", help_key="cmd.help.ping")
+    async def slow(ctx):
+        await asyncio.to_thread(time.sleep, 0.3)  # slow work, longer than the adapter waits to defer
+        return ctx.private("done privately", ephemeral=True)
+
+    adapter.options.commands += (("slow", "a slow command"),)
+    adapter._add_slash_commands()
+    adapter.defer_after = 0  # 2 s in production; here it defers while the command works
+    async with simcord.run(adapter.client) as env:
+        world = build_world(env)
+        await env.settle()
+        res = await world.alice.slash(world.general, "slow")
+        assert [f.content for f in res.followups] == ["done privately"] and res.followups[0].ephemeral
+        # The public "thinking…" message was removed rather than filled with private text.
+        assert res.response is None or "done privately" not in res.response.content
+        assert all("done privately" not in m.content for m in world.general.history())
+    await app.stop()
