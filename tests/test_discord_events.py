@@ -156,3 +156,9 @@ async def test_member_join_and_leave(gw):
 )
 def test_command_text(content, prefix, expected):
     assert dev.command_text(content, prefix) == expected
+
+
+async def test_forwarded_message_takes_the_snapshot_text(gw):
+    ev = dev.message_to_event(gw.feed("MESSAGE_CREATE", "MESSAGE_CREATE_forward"))
+    assert ev.forwarded and ev.reply_to_id is None
+    assert ev.text == "Free crypto at https://scam.example" and ev.link_count == 1
