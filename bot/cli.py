@@ -18,7 +18,7 @@ from bot.config import ConfigError
 from storage.db import DatabaseError
 
 #: Modules that contribute subcommands, in help order.
-SUBCOMMAND_MODULES: list[str] = ["bot.cli_core"]
+SUBCOMMAND_MODULES: list[str] = ["bot.cli_core", "bot.config_doc"]
 
 
 class CliError(Exception):

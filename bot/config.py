@@ -41,6 +41,18 @@ class BotSettings:
     timezone: str = setting("UTC", "Time zone for showing and scheduling times (IANA name).")
     name: str = setting("communitybot", "The bot's name in help texts.")
 
+    def check(self) -> str | None:
+        """Language must be one we have texts for; the time zone must exist."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if self.language.replace("_", "-").lower() not in ("en", "zh-cn", "zh"):
+            return f"key 'language' must be 'en' or 'zh-CN', got {self.language!r}"
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return f"key 'timezone' is not a known time zone: {self.timezone!r}"
+        return None
+
 
 @dataclass
 class DatabaseSettings:
@@ -86,6 +98,8 @@ def _type_ok(value: Any, tp: Any) -> bool:
 
 
 def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is not None:
+        return str(tp).replace("typing.", "")
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 

@@ -3,6 +3,9 @@ what was new and what was already there."""
 
 from __future__ import annotations
 
+import asyncio
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,27 +65,55 @@ async def import_file(
     before_new, before_dup = summary.events_new, summary.events_duplicate
     file_members: set[str] = set()
     skipped: Counter = Counter()
-    batch = []
     messages = 0
 
-    async def flush() -> None:
-        res = await store.append_many(batch)
-        summary.events_new += res.new
-        summary.events_duplicate += res.duplicate
-        batch.clear()
+    # Parse in a worker thread while this task writes: sqlite3 and asyncpg release the
+    # GIL while they work, so reading the next batch overlaps writing this one. The
+    # queue is bounded, so memory stays flat whatever the file size.
+    loop = asyncio.get_running_loop()
+    q: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
 
+    def produce() -> None:
+        nonlocal messages
+        batch: list = []
+        try:
+            for ev in iter_export(path, header, skipped, on_read, export_tz):
+                batch.append(ev)
+                if ev.is_message:
+                    messages += 1
+                if ev.member_id is not None:
+                    file_members.add(ev.member_id)
+                if len(batch) >= BATCH:
+                    q.put(batch)
+                    batch = []
+                    if stop.is_set():
+                        return
+            q.put(batch)
+            q.put(None)
+        except BaseException as exc:  # handed to the writer, which re-raises it
+            q.put(batch)
+            q.put(exc)
+
+    producer = loop.run_in_executor(None, produce)
     try:
-        for ev in iter_export(path, header, skipped, on_read, export_tz):
-            batch.append(ev)
-            if ev.is_message:
-                messages += 1
-            if ev.member_id is not None:
-                file_members.add(ev.member_id)
-            if len(batch) >= BATCH:
-                await flush()
+        while True:
+            item = await loop.run_in_executor(None, q.get)
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            if item:
+                res = await store.append_many(item)
+                summary.events_new += res.new
+                summary.events_duplicate += res.duplicate
     finally:
-        if batch:
-            await flush()
+        stop.set()
+        while not producer.done():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                await asyncio.sleep(0.01)
         await store.link_replies(group.pk)
         summary.messages += messages
         summary.skipped.update(skipped)
