@@ -130,15 +130,14 @@ class DiscordAdapter(ActionMixin, InteractionMixin):
             return False
         return not self.options.guild_ids or str(guild_id) in self.options.guild_ids
 
-    async def _setup_hook(self) -> None:
-        """Called by the client before connecting (after login)."""
-
     # -- incoming ----------------------------------------------------------------
     async def deliver(self, event: Event | None) -> None:
         """Remember what the event tells about messages, then hand it to the sink."""
         if event is None or not self.serves(event.group_id):
             return
-        if event.message_id and event.member_id and (event.is_message or event.kind is EventKind.SERVICE):
+        # A slash command's id is the interaction's: no message to remember or resume after.
+        talk = event.is_message or event.kind is EventKind.SERVICE
+        if talk and event.message_id and event.member_id and event.data.get("via") != "slash":
             _remember(self._authors, event.message_id, event.member_id)
             _remember(self._channels_of, event.message_id, event.channel_id)
             if event.channel_id and event.message_id.isdigit():

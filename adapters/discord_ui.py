@@ -41,7 +41,6 @@ class CommunityClient(discord.Client):
     async def setup_hook(self) -> None:
         """Register the persistent button handler before the gateway connects."""
         self.add_dynamic_items(PayloadButton)
-        await self.adapter._setup_hook()
 
 
 class PayloadButton(discord.ui.DynamicItem[discord.ui.Button], template=r"cb:(?P<payload>.+)"):
