@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.commands import Router
 from bot.config import Config, load_config
 from bot.i18n import normalise_language
+from bot.metrics import Metrics
 from bot.pipeline import Pipeline, Turn
 from storage.events import Event
 from storage.store import EventStore, GroupInfo
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Feature modules installed into every app, in order. Each has `install(app)`.
 FEATURES: list[str] = [
+    "bot.health",
+    "bot.admin_config",
     "bot.links",
 ]
 
@@ -36,6 +39,7 @@ class App:
         self.store = store
         self.clock = clock or Clock()
         self.router = Router()
+        self.metrics = Metrics()
         self.pipeline = Pipeline(self)
         self.adapters: dict[str, Adapter] = {}
         #: Feature singletons by name (moderation engine, score cache, scheduler...).
@@ -63,6 +67,7 @@ class App:
 
     async def start(self) -> None:
         """Start every adapter and the registered start hooks."""
+        await self.pipeline.spool.resume()
         for hook in self.on_start:
             await hook(self)
         for adapter in self.adapters.values():
@@ -80,6 +85,7 @@ class App:
                 await hook(self)
             except Exception:
                 log.exception("stop hook failed")
+        await self.pipeline.spool.close()
         await self.store.close()
 
     async def language(self, group: GroupInfo) -> str:
@@ -113,7 +119,14 @@ class App:
         if adapter is None:
             log.warning("no adapter for %s; reply dropped: %.80s", reply.platform, reply.text)
             return Sent(None, ok=False, error=f"no adapter for {reply.platform}")
-        return await adapter.send(reply)
+        ok = "false"
+        try:
+            with self.metrics.platform_call(reply.platform, "edit" if reply.edit_message_id else "send"):
+                sent = await adapter.send(reply)
+            ok = "true" if sent.ok else "false"
+            return sent
+        finally:
+            self.metrics.replies.labels(reply.platform, ok).inc()
 
     async def act(self, action: Action) -> bool:
         """Carry out an action through its platform's adapter."""
@@ -121,7 +134,13 @@ class App:
         if adapter is None:
             log.warning("no adapter for %s; action %s dropped", action.platform, action.kind)
             return False
-        return await adapter.act(action)
+        ok = False
+        try:
+            with self.metrics.platform_call(action.platform, f"act_{action.kind.value}"):
+                ok = bool(await adapter.act(action))
+            return ok
+        finally:
+            self.metrics.actions.labels(action.platform, action.kind.value, str(ok).lower()).inc()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Start, wait until `stop` is set, then stop cleanly."""

@@ -11,14 +11,14 @@ import argparse
 import asyncio
 import importlib
 import inspect
-import logging
 import sys
 
 from bot.config import ConfigError
+from bot.logs import redact, setup_logging
 from storage.db import DatabaseError
 
 #: Modules that contribute subcommands, in help order.
-SUBCOMMAND_MODULES: list[str] = ["bot.cli_core", "bot.config_doc"]
+SUBCOMMAND_MODULES: list[str] = ["bot.cli_core", "bot.cli_ops", "bot.admin_config", "bot.config_doc"]
 
 
 class CliError(Exception):
@@ -31,6 +31,7 @@ def common_options() -> argparse.ArgumentParser:
     p.add_argument("--db", metavar="URL", help="database URL (default: the config's, else sqlite:///communitybot.db)")
     p.add_argument("--config", metavar="FILE", help="config.toml to read (default: none, built-in defaults)")
     p.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, WARNING)")
+    p.add_argument("--log-format", default="text", choices=["text", "json"], help="log lines as text or JSON")
     return p
 
 
@@ -54,17 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(args.log_level, args.log_format)
     try:
         result = args.func(args)
         if inspect.isawaitable(result):
             result = asyncio.run(result)
         return int(result or 0)
     except (CliError, ConfigError, DatabaseError) as exc:
-        print(f"communitybot: error: {exc}", file=sys.stderr)
+        print(redact(f"communitybot: error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -172,7 +172,15 @@ async def cmd_run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     STDERR.print(f"communitybot running: {', '.join(a.platform for a in adapters)} (Ctrl-C to stop)")
-    await app.run_forever(stop)
+    await app.start()
+    await stop.wait()
+    STDERR.print("communitybot: stopping (finishing events in flight)…")
+    timeout = app.config.section("bot").shutdown_timeout
+    try:
+        await asyncio.wait_for(app.stop(), timeout)
+    except TimeoutError:
+        STDERR.print(f"communitybot: shutdown took longer than {timeout:.0f} s; exiting anyway")
+        return 1
     return 0
 
 

@@ -40,6 +40,7 @@ class BotSettings:
     language: str = setting("en", "Reply language for groups that set none: en or zh-CN.")
     timezone: str = setting("UTC", "Time zone for showing and scheduling times (IANA name).")
     name: str = setting("communitybot", "The bot's name in help texts.")
+    shutdown_timeout: float = setting(20.0, "Seconds `run` waits for events in flight on SIGTERM before it gives up.")
 
     def check(self) -> str | None:
         """Language must be one we have texts for; the time zone must exist."""
@@ -59,6 +60,9 @@ class DatabaseSettings:
     """Where the event store lives."""
 
     url: str = setting(DEFAULT_DB_URL, "sqlite:///FILE (default) or postgresql://USER@HOST/DB.")
+    spool_path: str = setting("", "File that holds events while the database is unreachable (default: beside the SQLite file, else ./communitybot-spool.db).")
+    spool_max_events: int = setting(100_000, "Most events the spool holds during an outage.")
+    retry_seconds: float = setting(5.0, "How often to check whether the database is back during an outage.")
 
 
 SECTIONS: dict[str, type] = {"bot": BotSettings, "database": DatabaseSettings}
@@ -208,7 +212,46 @@ class Config:
         return os.environ.get(env) if env else None
 
 
+ENV_PREFIX = "COMMUNITYBOT_"
+
+
+def env_overrides(data: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Apply `COMMUNITYBOT_SECTION__KEY=value` variables (container deployments) on top
+    of the file's values; the value is parsed like `/config set` input."""
+    environ = dict(os.environ if environ is None else environ)
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for name, text in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+        if section not in SECTIONS:
+            known = ", ".join(sorted(SECTIONS))
+            raise ConfigError(f"environment variable {name}: unknown section {section!r} (known: {known})")
+        try:
+            value = parse_value(SECTIONS[section], key, text)
+        except ConfigError as exc:
+            raise ConfigError(f"environment variable {name}: {exc}") from exc
+        data.setdefault(section, {})[key] = value
+    return data
+
+
+def register_all() -> None:
+    """Import every feature and adapter-setup module so their sections are registered."""
+    import importlib
+
+    from bot.app import FEATURES
+    from bot.runner import ADAPTER_FACTORIES
+
+    for name in [*FEATURES, *(ref.partition(":")[0] for ref in ADAPTER_FACTORIES.values())]:
+        importlib.import_module(name)
+
+
 def _build(data: dict[str, Any], where: str, path: Path | None, require_secrets: bool) -> Config:
+    from bot.logs import add_secret
+
+    register_all()
+
+    data = env_overrides(data)
     sections: dict[str, Any] = {}
     groups: list[GroupConfig] = []
     for key, value in data.items():
@@ -225,6 +268,10 @@ def _build(data: dict[str, Any], where: str, path: Path | None, require_secrets:
     for name, cls in SECTIONS.items():
         sections.setdefault(name, cls())
     cfg = Config(sections, groups, path)
+    for inst in sections.values():
+        for f in dataclasses.fields(inst):
+            if f.metadata.get("secret_env"):
+                add_secret(os.environ.get(getattr(inst, f.name) or ""))
     if require_secrets:
         for name, inst in sections.items():
             if not getattr(inst, "enabled", False):

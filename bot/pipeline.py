@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from adapters.base import Action, Reply
 from bot import i18n
+from bot.logs import bind_event
+from bot.outage import SpoolKeeper, is_db_down
 from storage.events import Event, EventKind
 from storage.store import GroupInfo
 
@@ -50,6 +52,7 @@ class Pipeline:
         self.app = app
         self.steps: list[tuple[str, Step]] = [("commands", _commands_step)]
         self.latencies: list[float] = []
+        self.spool = SpoolKeeper(app, self._handle)
 
     def add_step(self, name: str, fn: Step, before: str | None = "commands") -> None:
         """Insert a step (before "commands" by default, so moderation runs first)."""
@@ -59,14 +62,35 @@ class Pipeline:
         else:
             self.steps.append((name, fn))
 
-    async def handle(self, event: Event) -> Turn:
-        """Store the event and run every step on it; never raises for a step's fault."""
+    async def handle(self, event: Event) -> Turn | None:
+        """Store the event and run every step on it; never raises for a step's fault.
+
+        While the database is unreachable the event goes to the local spool instead
+        (returns None) and is processed when the database returns, in arrival order.
+        """
+        if self.spool.active:
+            await self.spool.hold(event)
+            return None
+        try:
+            return await self._handle(event)
+        except Exception as exc:
+            if not is_db_down(exc):
+                raise
+            await self.spool.hold(event, exc)
+            return None
+
+    async def _handle(self, event: Event) -> Turn:
         t0 = time.perf_counter()
         app = self.app
         group = await app.store.ensure_group(event.platform, event.group_id, event.group_title)
         lang = await app.language(group)
         turn = Turn(event, group, lang)
+        bind_event(event)
         turn.new = await app.store.append(event)
+        if turn.new:
+            app.metrics.events.labels(event.platform, event.kind.value).inc()
+        else:
+            app.metrics.duplicates.labels(event.platform).inc()
         if not turn.new:
             # A redelivery or replay: stored once, acted on once.
             log.debug("duplicate event %s in %s:%s", event.key, event.platform, event.group_id)
@@ -81,8 +105,10 @@ class Pipeline:
             except Exception as exc:
                 log.exception("step %s failed on %s in %s:%s", name, event.key, event.platform, event.group_id)
                 turn.errors.append(f"{name}: {exc!r}")
+                app.metrics.errors.labels(name).inc()
         await self.deliver(turn)
         self.latencies.append(time.perf_counter() - t0)
+        app.metrics.pipeline_latency.observe(time.perf_counter() - t0)
         if len(self.latencies) > 10000:
             del self.latencies[:5000]
         return turn
@@ -94,12 +120,14 @@ class Pipeline:
                 await self.app.act(action)
             except Exception as exc:
                 log.exception("action %s failed", action.kind)
+                self.app.metrics.errors.labels("action").inc()
                 turn.errors.append(f"action {action.kind}: {exc!r}")
         for reply in turn.replies:
             try:
                 await self.app.send(reply)
             except Exception as exc:
                 log.exception("sending a reply failed in %s:%s", reply.platform, reply.group_id)
+                self.app.metrics.errors.labels("send").inc()
                 turn.errors.append(f"send: {exc!r}")
 
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config, load_config_text, parse_value, register_section, setting
+from bot.config import (
+    ConfigError,
+    load_config,
+    load_config_text,
+    parse_value,
+    register_section,
+    setting,
+)
 from bot.config_doc import example_config
 
 ROOT = Path(__file__).resolve().parent.parent
