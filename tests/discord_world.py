@@ -16,6 +16,7 @@ import simcord
 import bot.discord_setup  # noqa: F401  - registers the [discord] section before parsing
 from adapters.discord import DiscordAdapter
 from bot.app import App
+from bot.clock import Clock
 from bot.config import load_config_text
 from bot.discord_setup import build_discord_adapter
 
@@ -27,9 +28,20 @@ moderator_channel = "moderators"
 """
 
 
+class WorldClock(Clock):
+    """The simulated Discord's clock (simcord runs its own time), once a world is attached;
+    message times and the bot's "now" then agree, as they do on the real Discord."""
+
+    env: simcord.Env | None = None
+
+    def now(self):
+        """simcord's current time, or the system clock before a world is attached."""
+        return self.env.now() if self.env is not None else super().now()
+
+
 async def make_app(db_path: Path, config: str = CONFIG) -> tuple[App, DiscordAdapter]:
     """An app on `db_path` with a Discord adapter, started (not connected: simcord does that)."""
-    app = await App.create(load_config_text(config, require_secrets=False), f"sqlite:///{db_path}")
+    app = await App.create(load_config_text(config, require_secrets=False), f"sqlite:///{db_path}", WorldClock())
     adapter = build_discord_adapter(app, token="")
     await app.start()
     return app, adapter
@@ -54,8 +66,16 @@ class World:
         return str(self.guild.id)
 
 
-def build_world(env: simcord.Env) -> World:
-    """Create the guild, its channels, roles and members."""
+def attach(app: App, env: simcord.Env) -> None:
+    """Let the app's clock follow the simulated world's time."""
+    if isinstance(app.clock, WorldClock):
+        app.clock.env = env
+
+
+def build_world(env: simcord.Env, *apps: App) -> World:
+    """Create the guild, its channels, roles and members (and attach the apps' clocks)."""
+    for app in apps:
+        attach(app, env)
     guild = env.create_guild("Capstone Cohort")
     general = guild.create_text_channel("general")
     mods = guild.create_text_channel("moderators")
