@@ -41,8 +41,8 @@ async def stored(app, world, kinds=None):
 async def test_member_message_reply_and_reaction_are_stored(dapp, world):
     app, _ = dapp
     q = await world.alice.send(world.general, "How do I start the capstone? https://example.org")
-    await world.bob.send(world.general, f"Start from the rubric, {world.alice.mention}", reply_to=q)
-    await world.alice.react(world.general.last_message, "👍")
+    a = await world.bob.send(world.general, f"Start from the rubric, {world.alice.mention}", reply_to=q)
+    await world.alice.react(a, "👍")
     evs = await stored(app, world, [EventKind.MESSAGE, EventKind.REACTION, EventKind.JOIN])
     msgs = [e for e in evs if e.kind is EventKind.MESSAGE and not e.is_bot]
     assert [e.text[:12] for e in msgs] == ["How do I sta", "Start from t"]
