@@ -5,4 +5,5 @@ the tests read the full schema through this module.
 """
 
 from storage import models  # noqa: F401
+from storage import scoring_log  # noqa: F401
 from storage import links  # noqa: F401
