@@ -5,19 +5,12 @@ a member's press is refused; buttons on an alert survive a restart; /top answers
 from __future__ import annotations
 
 import discord
-import pytest
 import simcord
 from discord_world import CONFIG, attach, build_world, make_app
 
 SPAM = "Earn $500 a day from home, no experience needed! DM me now https://bit.ly/3xProfit"
 #: Alerts go to #moderators (by name: the adapter resolves channel names and ids).
 MOD_CONFIG = CONFIG + '\n[moderation]\nalerts_channel = "moderators"\n'
-
-
-def _has(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
 
 
 def bot_messages(channel) -> list[discord.Message]:
@@ -38,13 +31,6 @@ def labels(message: discord.Message) -> list[str]:
     return [c.label for row in message.components for c in row.children]
 
 
-# The moderation and scoring features are built in parallel; until they are merged
-# these tests skip (they were run against a merge of both branches).
-needs_moderation = pytest.mark.skipif(not _has("bot.moderation"), reason="moderation feature not merged yet")
-needs_scoring = pytest.mark.skipif(not _has("bot.scoring_feature"), reason="scoring feature not merged yet")
-
-
-@needs_moderation
 async def test_spam_alert_press_refused_then_moderator_bans(tmp_path):
     app, adapter = await make_app(tmp_path / "bot.db", MOD_CONFIG)
     async with simcord.run(adapter.client) as env:
@@ -67,7 +53,6 @@ async def test_spam_alert_press_refused_then_moderator_bans(tmp_path):
     await app.stop()
 
 
-@needs_moderation
 async def test_alert_buttons_work_after_restart(tmp_path):
     db = tmp_path / "bot.db"
     app, adapter = await make_app(db, MOD_CONFIG)
@@ -85,7 +70,6 @@ async def test_alert_buttons_work_after_restart(tmp_path):
         await app2.stop()
 
 
-@needs_scoring
 async def test_top_lists_the_members_who_talk(tmp_path):
     app, adapter = await make_app(tmp_path / "bot.db")
     async with simcord.run(adapter.client) as env:
