@@ -27,7 +27,6 @@ from bot.app import App  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from storage.events import Event, EventKind  # noqa: E402
 
-
 #: Ordinary course chat, the same on both paths (moderation has nothing to flag).
 TEXTS = [
     "Has anyone finished lesson {i} yet?",
