@@ -87,3 +87,17 @@ async def test_top_lists_the_members_who_talk(tmp_path):
         await world.alice.send(world.general, "!top")
         assert "bob" in world.general.last_message.content
     await app.stop()
+
+
+async def test_a_press_acknowledged_too_late_still_acts(tmp_path):
+    app, adapter = await make_app(tmp_path / "bot.db", MOD_CONFIG)
+    async with simcord.run(adapter.client, check_errors=False) as env:
+        world = build_world(env, app)
+        await env.settle()
+        spammer, spam, alert = await alert_in_mods(app, world)
+        # Discord answers "Unknown interaction" when the three seconds have passed.
+        env.inject_error("POST", "/interactions/*/callback", status=404, code=10062, message="Unknown interaction")
+        await world.mod.click(alert, custom_id=alert.components[0].children[0].custom_id)
+        assert world.guild.get_ban(spammer) is not None
+        assert all(m.id != spam.id for m in world.general.history())
+    await app.stop()
