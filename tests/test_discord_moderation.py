@@ -1,6 +1,7 @@
-"""Moderation, leaderboards and level rewards on a simulated Discord (simcord): a spam message raises
-an alert with buttons in the moderators' channel; a moderator's press deletes and bans;
-a member's press is refused; buttons on an alert survive a restart; /top answers."""
+"""Moderation, leaderboards and level rewards on a simulated Discord (simcord): a spam
+message raises an alert with buttons in the moderators' channel; a moderator's press
+deletes and bans; a member's press is refused; buttons on an alert survive a restart;
+/top answers; a level reward gives a role."""
 
 from __future__ import annotations
 
