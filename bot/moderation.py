@@ -21,6 +21,7 @@ from bot.mod_engine import ModerationService
 from bot.mod_policy import moderation_step
 from bot.mod_scan import scan
 from scoring.checks import SEVERITIES
+from storage.events import EventKind, command_name
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -33,6 +34,14 @@ def install(app: App) -> None:
     svc = ModerationService(app)
     app.services["moderation"] = svc
     app.pipeline.add_step("moderation", moderation_step)
+
+    async def _settings_changed(app: App, turn) -> None:
+        # After "/config set" the cached settings must go at once, not in 30 s.
+        parsed = command_name(turn.event.text) if turn.event.kind is EventKind.COMMAND else None
+        if parsed and parsed[0] == "config" and parsed[1].split()[:1] == ["set"]:
+            svc.invalidate(turn.group.pk)
+
+    app.pipeline.add_step("moderation-settings", _settings_changed, before=None)
     app.router.button("mod", admin=True)(on_button)
     register(app.router)
 

@@ -219,3 +219,12 @@ async def test_group_override_of_a_check(tmp_path):
         assert "blocklist: blocked: 'casino'" in alert.text
     finally:
         await bot.close()
+
+
+async def test_config_set_in_chat_takes_effect_at_once(bot):
+    await bot.say("alice", "best c.a.s.i.n.o in town, come")
+    assert alerts(bot) == []
+    out = await bot.ask("admin", "/config set check_blocklist.words casino")
+    assert "casino" in out
+    (alert,) = await bot.replies_to("bob", "best c.a.s.i.n.o in town, come")
+    assert "blocked: 'casino'" in alert.text
