@@ -137,14 +137,26 @@ async def test_admin_is_trusted_for_content_but_not_raid(bot):
 
 async def test_enforce_mode_deletes_and_bans(tmp_path):
     bot = await BotHarness.create(tmp_path, config="[moderation]\nmode = 'enforce'\n")
+    fired = []
+
+    async def confirmed(app, ev):
+        fired.append(("confirmed", ev.member_id, ev.by))
+
+    async def cleared(app, ev):
+        fired.append(("cleared", ev.member_id, ev.by))
+
+    bot.app.services["moderation"].on_spam_confirmed.append(confirmed)
+    bot.app.services["moderation"].on_spam_cleared.append(cleared)
     try:
         (alert,) = await bot.replies_to("spammer", SPAM)
         kinds = {a.kind for a in bot.adapter.actions}
         assert kinds == {ActionKind.DELETE, ActionKind.BAN}
+        assert fired == [("confirmed", "spammer", "policy")]
         assert "Done automatically: delete, ban" in alert.text
         # "Not spam" on an enforced flag undoes the ban.
         await bot.press("admin", f"mod:ham:{flag_id(alert)}")
         assert bot.adapter.actions[-1].kind is ActionKind.UNBAN
+        assert fired[-1] == ("cleared", "spammer", "admin")
     finally:
         await bot.close()
 
@@ -228,3 +240,25 @@ async def test_config_set_in_chat_takes_effect_at_once(bot):
     assert "casino" in out
     (alert,) = await bot.replies_to("bob", "best c.a.s.i.n.o in town, come")
     assert "blocked: 'casino'" in alert.text
+
+
+async def test_report_on_an_auto_flag_adds_reporters_to_the_same_alert(bot):
+    await bot.say("alice", "hi")
+    (alert,) = await bot.replies_to("spammer", SPAM)
+    await bot.say("bob", "/report", reply_to=1)
+    assert len(alerts(bot)) == 1
+    edit = [r for r in bot.adapter.sent if r.edit_message_id][-1]
+    assert "Reporters: bob" in edit.text and "• spam: spam" in edit.text
+
+
+async def test_enforce_mode_bans_a_whole_raid(tmp_path):
+    bot = await BotHarness.create(tmp_path, config="[moderation]\nmode = 'enforce'\n")
+    try:
+        for i in range(8):
+            await bot.say(f"raider{i}", "Meet new friends in our chat t.me/+friendsgroup here", advance=2)
+        bans = {a.member_id for a in bot.adapter.actions if a.kind is ActionKind.BAN}
+        assert bans == {f"raider{i}" for i in range(8)}
+        deleted = {a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE}
+        assert deleted >= {m.message_id for m in bot.messages[-4:]}
+    finally:
+        await bot.close()
