@@ -22,9 +22,10 @@ SUBCOMMAND_MODULES: list[str] = [
     "bot.cli_core",
     "bot.cli_ops",
     "bot.admin_config",
-    "bot.config_doc",
     "bot.cli_scoring",
     "bot.mod_cli",
+    "bot.cli_points",
+    "bot.config_doc",
 ]
 
 
