@@ -1,8 +1,9 @@
 """The score cache: loads a group's events into an `EventFrame` incrementally and keeps
 computed scores so `/top` answers from memory.
 
-Only rows added since the last load are read (by row id), so a refresh of a group with a
-million events reads the new rows, not the million. Scores are recomputed when events
+Only rows added since the last load are read (by row id) and fed to the group's
+`FrameBuilder`, so a refresh of a group with a million events reads and interns the new
+rows, not the million; the loaded strings are not kept, only the frame's arrays. Scores are recomputed when events
 arrived or the cache is older than `cache_seconds`: before answering for small groups
 (under `sync_limit` events), in a background thread for big ones, which keep answering
 from the previous result meanwhile and refresh at most once per `refresh_seconds`.
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, select
 
-from scoring.frame import EventFrame, build_frame
+from scoring.frame import EventFrame
+from scoring.framebuild import FrameBuilder
 from scoring.interest import Interests, interests
 from scoring.scores import ScoringParams, WindowScores, window_scores
 from storage.events import EventKind
@@ -34,17 +36,6 @@ _KINDS = [k.value for k in (EventKind.MESSAGE, EventKind.REACTION, EventKind.JOI
 _COLS = ("ts", "kind", "member_id", "target_member_id", "channel_id", "message_id", "reply_to_id", "mentions", "text", "link_count", "is_bot")
 
 
-@dataclass
-class Columns:
-    """A group's events as plain column lists, grown in place by `load_new`."""
-
-    last_id: int = 0
-    cols: dict[str, list] = field(default_factory=lambda: {c: [] for c in _COLS})
-
-    def __len__(self) -> int:
-        return len(self.cols["ts"])
-
-
 def _column(t, name: str):
     # Only messages' texts are scored; an edit's text would only take memory.
     if name == "text":
@@ -52,47 +43,44 @@ def _column(t, name: str):
     return t.c[name]
 
 
-async def load_new(app: App, group: GroupInfo, columns: Columns) -> int:
-    """Append the group's rows stored since the last call; returns how many.
+async def load_new(app: App, group: GroupInfo, after_id: int) -> tuple[int, dict[str, list] | None]:
+    """The group's rows stored after row `after_id`, as columns: (last id, columns).
 
-    One query, no ORDER BY (the frame sorts by time itself): SQLite answers it from
-    the group index without a temporary B-tree, and a million rows load in about 4 s of
-    CPU. Each batch is transposed with zip(*rows), so no Python code runs per cell.
+    One query, no ORDER BY (the frame orders by time itself): SQLite answers it from
+    the group index without a temporary B-tree, and a million rows load in about 4 s
+    of CPU. Rows are transposed with zip(*rows), so no Python code runs per cell.
     """
     t = EventRow.__table__
     q = select(t.c.id, *[_column(t, col) for col in _COLS], t.c.data).where(
-        t.c.group_pk == group.pk, t.c.id > columns.last_id, t.c.kind.in_(_KINDS)
+        t.c.group_pk == group.pk, t.c.id > after_id, t.c.kind.in_(_KINDS)
     )
     async with app.store.engine.connect() as conn:
         rows = (await conn.execute(q)).all()
     if not rows:
-        return 0
+        return after_id, None
     ids, *cols, data = zip(*rows, strict=True)
     del rows
-    columns.last_id = max(columns.last_id, max(ids))
     # A removed reaction takes nothing back it never gave: drop it.
     drop = {i for i, (k, d) in enumerate(zip(cols[1], data, strict=True)) if d and k == "reaction" and '"removed": true' in d}
-    c = columns.cols
+    out: dict[str, list] = {}
     for name, values in zip(_COLS, cols, strict=True):
         if drop:
             values = [v for i, v in enumerate(values) if i not in drop]
         if name in ("ts", "link_count", "kind"):
-            c[name].extend(values)
+            out[name] = list(values)
         elif name == "is_bot":
-            c[name].extend(map(bool, values))
+            out[name] = list(map(bool, values))
         else:
-            c[name].extend(v or "" for v in values)
-    return len(ids) - len(drop)
+            out[name] = [v or "" for v in values]
+    return max(after_id, max(ids)), out
 
 
-def frame_of(columns: Columns, names: dict[str, str]) -> EventFrame:
-    """Build the frame from loaded columns (numpy work; run it off the event loop)."""
-    c = columns.cols
-    return build_frame(
+def add_columns(builder: FrameBuilder, c: dict[str, list]) -> int:
+    """Feed loaded columns to the group's frame builder (numpy work: off the loop)."""
+    return builder.add(
         ts=c["ts"], kind=c["kind"], member=c["member_id"], target=c["target_member_id"],
         channel=c["channel_id"], message_id=c["message_id"], reply_to=c["reply_to_id"],
         mentions=c["mentions"], texts=c["text"], link_count=c["link_count"], is_bot=c["is_bot"],
-        names=names,
     )
 
 
@@ -109,9 +97,10 @@ class Snapshot:
 
 @dataclass
 class GroupCache:
-    """One group's loaded columns, latest snapshot and refresh state."""
+    """One group's frame builder, latest snapshot and refresh state."""
 
-    columns: Columns = field(default_factory=Columns)
+    builder: FrameBuilder = field(default_factory=FrameBuilder)
+    last_id: int = 0
     snapshot: Snapshot | None = None
     dirty: bool = True
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -188,7 +177,7 @@ class ScoreService:
         stale = snap is None or gc.dirty or now - snap.now > settings.cache_seconds
         if not stale:
             return snap
-        big = len(gc.columns) >= settings.sync_limit
+        big = gc.builder.n >= settings.sync_limit
         if snap is not None and big and not fresh:
             # A big group's refresh costs seconds of CPU: at most one per
             # refresh_seconds, or a busy group would keep a core busy recomputing.
@@ -217,9 +206,12 @@ class ScoreService:
             if gc.snapshot is not None and not gc.dirty and now - gc.snapshot.now <= settings.cache_seconds:
                 return gc.snapshot
             gc.dirty = False
-            await load_new(self.app, group, gc.columns)
+            last_id, cols = await load_new(self.app, group, gc.last_id)
+            if cols is not None:
+                await asyncio.to_thread(add_columns, gc.builder, cols)
+                gc.last_id = last_id
             names = await self.app.store.member_names(group.platform)
-            frame = await asyncio.to_thread(frame_of, gc.columns, names)
+            frame = await asyncio.to_thread(gc.builder.frame, names)
             gc.snapshot = await asyncio.to_thread(compute, frame, now, settings)
             return gc.snapshot
 
