@@ -1,9 +1,10 @@
 """`EventFrame`: a group's events as columns of numpy arrays, the input of every model.
 
-Scoring never walks `Event` objects one by one on its hot path. The frame interns
-member, channel and message ids into integer codes once (with `np.unique`, in C), keeps
-the texts joined into one lower-cased string with their start offsets, and resolves each
-reply to the index of the message it answers. Everything downstream is `np.bincount`,
+Scoring never walks `Event` objects one by one on its hot path. The frame holds member
+and channel ids as integer codes (interned once by `scoring.framebuild.FrameBuilder`
+with dictionaries driven from C: `dict.fromkeys`, `map`), the texts joined into one
+lower-cased string with their start offsets, and each reply resolved to the index of
+the message it answers. Everything downstream is `np.bincount`,
 boolean masks and sparse matrices over these arrays.
 """
 
@@ -140,9 +141,10 @@ def build_frame(
     """Build a frame from columns (missing values as ""; `mentions` space-separated ids).
 
     Rows are sorted by time. Deleted messages (a DELETE event with the same message id)
-    are dropped with their delete events, so a removed message scores nothing.
+    are dropped with their delete events, so a removed message scores nothing. The
+    same as one `FrameBuilder.add` followed by `frame()`.
     """
-    from scoring.framebuild import FrameBuilder
+    from scoring.framebuild import FrameBuilder  # it imports this module
 
     b = FrameBuilder()
     b.add(ts, kind, list(member), list(target), list(channel), list(message_id), list(reply_to), list(mentions),
