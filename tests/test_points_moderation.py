@@ -41,3 +41,16 @@ async def test_not_spam_after_enforcement_awards_the_message(tmp_path):
         assert await led.balance(bot.group.pk, "newbie") == 1
     finally:
         await bot.close()
+
+
+async def test_daily_digest_counts_open_flags(bot):
+    from datetime import timedelta
+
+    from bot.scheduler import scheduler_of
+
+    await bot.say("admin", "welcome to the course everyone")
+    await bot.app.store.set_role(bot.group.pk, "admin", "admin")
+    await bot.replies_to("spammer", SPAM)
+    await scheduler_of(bot.app).run_due(bot.clock.now().replace(hour=8, minute=0) + timedelta(days=1))
+    (digest,) = [r for r in bot.adapter.sent if r.private_to == "admin" and "Daily digest" in r.text]
+    assert "Open moderation flags: 1" in digest.text and "New members" in digest.text
