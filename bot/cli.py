@@ -24,8 +24,12 @@ SUBCOMMAND_MODULES: list[str] = [
     "bot.admin_config",
     "bot.cli_scoring",
     "bot.mod_cli",
-    "bot.config_doc",
     "bot.cli_points",
+    "bot.config_doc",
+<<<<<<< HEAD
+    "bot.cli_points",
+=======
+>>>>>>> main
 ]
 
 
