@@ -26,10 +26,6 @@ SUBCOMMAND_MODULES: list[str] = [
     "bot.mod_cli",
     "bot.cli_points",
     "bot.config_doc",
-<<<<<<< HEAD
-    "bot.cli_points",
-=======
->>>>>>> main
 ]
 
 
