@@ -94,7 +94,7 @@ async def test_run_serves_metrics_and_stops_on_sigterm(tmp_path, fake):
                 return ""
 
         text = ""
-        for _ in range(600):
+        for _ in range(1200):  # generous: a loaded CI machine starts Python slowly
             text = await scraped()
             if 'communitybot_events_ingested_total{kind="message",platform="telegram"} 5.0' in text:
                 break
