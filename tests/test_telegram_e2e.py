@@ -283,7 +283,7 @@ async def test_communitybot_run_killed_mid_stream_loses_nothing(tmp_path, fake):
         await fake.push(message={"message_id": 5000, "date": 1764079999, "chat": group(GROUP, "G"),
                                  "from": PEOPLE["bob"], "text": "/ping"})
         await until(lambda: [c for c in fake.called("sendMessage") if c.params["text"] == "pong"], "the answer",
-                    tries=3000)
+                    tries=12000)
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = await proc.communicate()
