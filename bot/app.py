@@ -24,7 +24,11 @@ from storage.store import EventStore, GroupInfo
 log = logging.getLogger(__name__)
 
 #: Feature modules installed into every app, in order. Each has `install(app)`.
-FEATURES: list[str] = ["bot.health"]
+FEATURES: list[str] = [
+    "bot.health",
+    "bot.feedback",
+    "bot.dashboard",
+]
 
 
 class App:
