@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 #: Feature modules installed into every app, in order. Each has `install(app)`.
 FEATURES: list[str] = [
     "bot.health",
+    "bot.admin_config",
     "bot.feedback",
     "bot.dashboard",
 ]
@@ -67,6 +68,7 @@ class App:
 
     async def start(self) -> None:
         """Start every adapter and the registered start hooks."""
+        await self.pipeline.spool.resume()
         for hook in self.on_start:
             await hook(self)
         for adapter in self.adapters.values():
@@ -84,6 +86,7 @@ class App:
                 await hook(self)
             except Exception:
                 log.exception("stop hook failed")
+        await self.pipeline.spool.close()
         await self.store.close()
 
     async def language(self, group: GroupInfo) -> str:

@@ -86,8 +86,12 @@ class FeedbackService:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.store = DashboardStore(app.store.engine)
         self._cats: dict[int, tuple[tuple, Categoriser]] = {}
+
+    @property
+    def store(self) -> DashboardStore:
+        """The dashboard tables on the app's engine."""
+        return DashboardStore(self.app.store.engine)
 
     async def categoriser(self, group: GroupInfo) -> Categoriser:
         """The group's categoriser; rebuilt when its taxonomy setting changed."""
@@ -244,7 +248,6 @@ from bot.feedback_summary import maybe_send_summaries, summary_text, weekly_summ
 def install(app: App) -> None:
     """Register /feedback and the weekly summary loop."""
     app.router.command("feedback", usage="/feedback TEXT", help_key="cmd.help.feedback")(_feedback_cmd)
-    service(app)
 
     async def start(app_: App) -> None:
         app_.services["feedback_loop"] = asyncio.create_task(_summary_loop(app_))

@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.config import GROUP_SECTIONS, SECTIONS, ConfigError, build_section, parse_value
+from bot.config import SECTIONS, ConfigError, build_section, parse_value
 from storage.store import GroupInfo
 
 if TYPE_CHECKING:
@@ -37,11 +37,18 @@ def _editable(f: dataclasses.Field) -> bool:
     return not f.metadata.get("secret_env")
 
 
+def sections() -> list[str]:
+    """The sections a group's admins may change (the same as `/config set`)."""
+    from bot.admin_config import chat_sections
+
+    return sorted(chat_sections())
+
+
 async def group_settings(app: App, group: GroupInfo) -> list[SettingRow]:
     """Every per-group key with its effective value for the group."""
     stored = await app.store.get_settings(group.pk)
     rows = []
-    for section in sorted(GROUP_SECTIONS):
+    for section in sections():
         inst = await app.settings(section, group)
         base = app.config.section(section)
         for f in dataclasses.fields(inst):
@@ -58,22 +65,26 @@ async def group_settings(app: App, group: GroupInfo) -> list[SettingRow]:
 
 async def set_group_setting(app: App, group: GroupInfo, dotted: str, text: str, actor: str) -> Any:
     """Validate `text` for "section.key" like config.toml would, store it as the group's
-    override and audit it. Raises `ConfigError` naming the key on bad input."""
-    section, _, key = dotted.strip().partition(".")
-    if section not in GROUP_SECTIONS:
-        known = ", ".join(sorted(GROUP_SECTIONS))
-        raise ConfigError(f"unknown section {section!r} (per-group sections: {known})")
+    override and audit it; `/config set` and the dashboard both call this. Raises
+    `ConfigError` (its message says "unknown key" for a key that does not exist)."""
+    key = dotted.strip()
+    section, _, field = key.partition(".")
+    if section not in sections() or not field:
+        raise ConfigError(f"unknown key {key!r} (settings look like section.key; sections: {', '.join(sections())})")
     cls = SECTIONS[section]
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    if key not in fields or not _editable(fields[key]):
-        raise ConfigError(f"[{section}]: unknown key {key!r} (known keys: {', '.join(sorted(k for k, f in fields.items() if _editable(f)))})")
-    try:
-        value = parse_value(cls, key, text.strip())
-    except ConfigError as exc:
-        raise ConfigError(f"[{section}]: {exc}") from exc
-    current = await app.settings(section, group)
-    old = getattr(current, key)
-    build_section(cls, {key: value}, f"[{section}]", base=current)
-    await app.store.set_setting(group.pk, f"{section}.{key}", value)
-    await app.store.audit(group.pk, actor, "config.set", {"key": f"{section}.{key}", "from": old, "to": value})
+    if field not in fields or not _editable(fields[field]):
+        known = ", ".join(sorted(k for k, f in fields.items() if _editable(f)))
+        raise ConfigError(f"[{section}]: unknown key {field!r} (known keys: {known})")
+    stored = await app.store.get_settings(group.pk)
+    value = parse_value(cls, field, text.strip())
+    base = app.config.for_group(section, group.platform, group.group_id, stored)
+    build_section(cls, {field: value}, f"[{section}]", base=base)
+    old = stored.get(key)
+    await app.store.set_setting(group.pk, key, value)
+    if key == "bot.language":
+        await app.store.update_group(group.pk, language=value)
+    if key == "bot.timezone":
+        await app.store.update_group(group.pk, timezone=value)
+    await app.store.audit(group.pk, actor, "config.set", {"key": key, "old": old, "new": value})
     return value
