@@ -90,14 +90,14 @@ class Page:
         return HTMLResponse(TEMPLATES.get_template(template).render(**ctx), status_code=status_code)
 
 
-def render_plain(template: str, status: int = 200, **kw: Any) -> HTMLResponse:
+def render_plain(template: str, status_code: int = 200, **kw: Any) -> HTMLResponse:
     """A page outside any session (sign-in, errors)."""
     kw.setdefault("session", None)
     kw.setdefault("group", None)
     kw.setdefault("groups", [])
     kw.setdefault("notice", "")
     kw.setdefault("web_only", False)
-    return HTMLResponse(TEMPLATES.get_template(template).render(**kw), status_code=status)
+    return HTMLResponse(TEMPLATES.get_template(template).render(**kw), status_code=status_code)
 
 
 async def signed_in(request: Request) -> Page:
