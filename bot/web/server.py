@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 #: Page modules, each with a `router` (APIRouter).
 PAGE_MODULES = [
     "bot.web.pages_group",
+    "bot.web.pages_members",
     "bot.web.pages_feedback",
 ]
 
