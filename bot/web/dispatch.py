@@ -37,8 +37,13 @@ async def act_as_admin(page, *, payload: str | None = None, command: str | None 
     )
     lang = await app.language(group)
     replies, actions = await app.router.dispatch(app, event, group, lang)
-    mine = [r for r in replies if _for_presser(r, session.member_id)]
-    turn = Turn(event, group, lang, replies=[r for r in replies if r not in mine], actions=actions)
+    if command is not None:
+        # A command's direct answer goes to whoever typed it: here, the page. Messages the
+        # handler addresses to others (announcements, edits, private notes) still go out.
+        mine = [r for r in replies if r.private_to in (None, session.member_id) and r.edit_message_id is None and not r.buttons]
+    else:
+        mine = [r for r in replies if _for_presser(r, session.member_id)]
+    turn = Turn(event, group, lang, replies=[r for r in replies if all(r is not m for m in mine)], actions=actions)
     await app.pipeline.deliver(turn)
     # What the admin would have seen in chat: acknowledgements and replies to the group,
     # not edits of other messages or private notes to someone else.

@@ -6,7 +6,6 @@ Charts on the overview are the same PNGs the report makes (`bot.charts`), served
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from fastapi import APIRouter, HTTPException, Request
@@ -118,4 +117,3 @@ async def audit_page(request: Request, pk: int) -> HTMLResponse:
     return page.render("audit.html", nav="audit", entries=entries, names=names)
 
 
-__all__ = ["asyncio", "router"]

@@ -30,6 +30,8 @@ PAGE_MODULES = [
     "bot.web.pages_group",
     "bot.web.pages_members",
     "bot.web.pages_feedback",
+    "bot.web.pages_moderation",
+    "bot.web.pages_community",
 ]
 
 CSP = (
