@@ -4,5 +4,7 @@ Feature issues add their table modules here (one import line each); Alembic's en
 the tests read the full schema through this module.
 """
 
-from storage import models  # noqa: F401
-from storage import dashboard  # noqa: F401
+from storage import (
+    dashboard,  # noqa: F401
+    models,  # noqa: F401
+)

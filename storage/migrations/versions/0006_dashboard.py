@@ -4,9 +4,8 @@ Revision ID: 0006_dashboard
 Revises: 0001_core
 Create Date: 2026-11-25 13:41:18.059347
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006_dashboard'
 down_revision = '0001_core'
