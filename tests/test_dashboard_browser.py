@@ -9,6 +9,7 @@ a flag from the moderation queue and see the ban reach the fake adapter.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -117,9 +118,11 @@ async def test_decide_a_flag_from_the_moderation_queue(live):
         pytest.skip("the moderation feature is not on this branch yet")
     flag_id, spammer = await open_flag(dash)
     context, page = await _signed_in_page(dash, browser, base, viewport={"width": 1280, "height": 900})
+    page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))  # "Delete the message(s) and ban?"
     await page.goto(f"{base}/g/{dash.g1}/moderation")
     await page.click(f"#flag-{flag_id} button[value=spam]")
-    await page.wait_for_selector("text=Decided")
+    await page.wait_for_selector(f"p.banner.ok:has-text('Decided flag #{flag_id}: spam')")
+    assert await page.locator(f"#flag-{flag_id}").count() == 0  # left the queue
     await page.screenshot(path=str(ARTIFACTS / "desktop-moderation-decided.png"), full_page=True)
     bans = [a for a in dash.bot.adapter.actions if a.kind.value == "ban" and a.member_id == spammer]
     assert len(bans) == 1
