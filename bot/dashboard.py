@@ -69,9 +69,10 @@ async def _dashboard_cmd(ctx: Ctx) -> list[Reply]:
         return [ctx.reply(ctx.t("dash.off"))]
     a = auth(app)
     member = ev.member_id or ""
-    if not await a.admin_groups(ev.platform, member):
+    groups = await a.admin_groups(ev.platform, member)
+    if not groups:
         return [ctx.private(ctx.t("dash.not_admin"))]
-    url = await a.issue_link(ev.platform, member, ev.member_name)
+    url = await a.issue_link(ev.platform, member, ev.member_name, groups)
     out = [ctx.private(ctx.t("dash.link", url=url, minutes=s.link_minutes))]
     if not is_private(ev):
         out.append(ctx.reply(ctx.t("dash.sent")))

@@ -54,6 +54,9 @@ class LoginToken(Base):
     created_ts: Mapped[float] = mapped_column(Float)
     expires_ts: Mapped[float] = mapped_column(Float)
     used_ts: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: JSON list of group pks where the platform said the member is admin when the link
+    #: was issued (used when the dashboard runs without a platform connection).
+    groups: Mapped[str] = mapped_column(Text, default="[]")
 
 
 class WebSession(Base):
@@ -159,13 +162,15 @@ class DashboardStore:
             return (await conn.execute(select(WebSecret.value).where(WebSecret.name == name))).scalar_one()
 
     # -- login tokens ------------------------------------------------------------
-    async def add_token(self, token_hash: str, platform: str, member_id: str, member_name: str, now: float, ttl: float) -> None:
-        """Remember a freshly issued login link (by hash)."""
+    async def add_token(
+        self, token_hash: str, platform: str, member_id: str, member_name: str, now: float, ttl: float, groups: list[int] | None = None
+    ) -> None:
+        """Remember a freshly issued login link (by hash) and the groups checked then."""
         async with self.engine.begin() as conn:
             await conn.execute(
                 LoginToken.__table__.insert().values(
                     token_hash=token_hash, platform=platform, member_id=member_id, member_name=member_name,
-                    created_ts=now, expires_ts=now + ttl,
+                    created_ts=now, expires_ts=now + ttl, groups=json.dumps(sorted(groups or [])),
                 )
             )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -72,12 +73,14 @@ class Auth:
     async def _sign(self, nonce: str) -> str:
         return hmac.new(await self.key(), nonce.encode(), hashlib.sha256).hexdigest()[:32]
 
-    async def issue_link(self, platform: str, member_id: str, member_name: str = "") -> str:
-        """A fresh one-time sign-in URL for the member."""
+    async def issue_link(self, platform: str, member_id: str, member_name: str = "", groups: list[GroupInfo] | None = None) -> str:
+        """A fresh one-time sign-in URL for the member; `groups` are those the platform
+        just confirmed (kept for a dashboard that runs without a platform connection)."""
         nonce = secrets.token_urlsafe(24)
         token = f"{nonce}.{await self._sign(nonce)}"
         ttl = self.settings.link_minutes * 60
-        await self.store.add_token(sha(token), platform, member_id, member_name, self.now(), ttl)
+        pks = [g.pk for g in groups or []]
+        await self.store.add_token(sha(token), platform, member_id, member_name, self.now(), ttl, pks)
         return f"{public_url(self.settings)}/login?t={token}"
 
     async def _signed(self, token: str) -> bool:
@@ -115,7 +118,13 @@ class Auth:
         if row is None:
             again = await self.check_link(token)
             return (again.state if again.state != "ok" else "used"), None
-        groups = await self.admin_groups(row.platform, row.member_id)
+        if self.can_ask(row.platform):
+            groups = await self.admin_groups(row.platform, row.member_id)
+        else:
+            # No connection to the platform here (`communitybot web` alone): the groups
+            # the platform confirmed when /dashboard issued this link, minutes ago.
+            known = set(json.loads(row.groups or "[]"))
+            groups = [g for g in await self.app.store.groups() if g.pk in known and g.active]
         if not groups:
             return "not_admin", None
         cookie = secrets.token_urlsafe(32)
@@ -134,10 +143,15 @@ class Auth:
             return None
         return await self.store.session(sha(cookie), self.now())
 
+    def can_ask(self, platform: str) -> bool:
+        """Whether this process can ask the platform who is admin (an adapter is attached)."""
+        return platform in self.app.adapters
+
     async def still_admin(self, session: SessionInfo, group: GroupInfo) -> bool:
         """Ask the platform again before a change; drop the group from the session if
-        the member lost their rights there."""
-        if await self.app.is_admin(group, session.member_id):
+        the member lost their rights there. Without a platform connection the session's
+        groups stand until it expires."""
+        if not self.can_ask(group.platform) or await self.app.is_admin(group, session.member_id):
             return True
         await self.store.set_session_groups(session.id, [pk for pk in session.groups if pk != group.pk])
         return False

@@ -18,6 +18,7 @@ def add_commands(sub, common) -> None:
     p = sub.add_parser("web-link", parents=[common], help="print a one-time dashboard sign-in link for a member")
     p.add_argument("--platform", required=True, help="telegram, discord or console")
     p.add_argument("--member", required=True, help="the member's platform id")
+    p.add_argument("--group", action="append", default=[], help="a community (title, id or platform:id) to grant; repeatable (default: where the member's recorded role is owner, admin or moderator)")
     p.set_defaults(func=cmd_web_link)
 
 
@@ -47,12 +48,30 @@ async def cmd_web(args) -> int:
 
 
 async def cmd_web_link(args) -> int:
-    """Print a link; the admin check happens when it is used, like for /dashboard."""
+    """Print a link for an operator at the terminal (who can read the database anyway).
+
+    With `--group`, the link grants those communities; otherwise those where the store
+    records the member as owner, admin or moderator. When the dashboard runs with the
+    platform connected, the platform is asked again at sign-in.
+    """
+    from bot.cli import CliError
     from bot.dashboard import auth
 
     app = await open_app(args)
     try:
-        print(await auth(app).issue_link(args.platform, args.member))
+        a = auth(app)
+        if args.group:
+            groups = []
+            for ref in args.group:
+                g = await app.store.find_group(ref)
+                if g is None or g.platform != args.platform:
+                    raise CliError(f"--group {ref!r}: no such {args.platform} community in the database")
+                groups.append(g)
+        else:
+            groups = await a.admin_groups(args.platform, args.member)
+        if not groups:
+            raise CliError(f"{args.platform} member {args.member!r} is admin of no community here; name one with --group")
+        print(await a.issue_link(args.platform, args.member, "", groups))
     finally:
         await app.stop()
     return 0

@@ -24,6 +24,7 @@ def upgrade() -> None:
     sa.Column('created_ts', sa.Float(), nullable=False),
     sa.Column('expires_ts', sa.Float(), nullable=False),
     sa.Column('used_ts', sa.Float(), nullable=True),
+    sa.Column('groups', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash', name='uq_web_login_token')
     )
