@@ -20,8 +20,10 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-#: A keyword counts as present when at least this share of its n-grams is in the text.
+#: A keyword of 6+ characters counts as present when at least this share of its n-grams
+#: is in the text (a typo or another inflection still matches); shorter ones need all.
 KEYWORD_HIT = 0.8
+LONG_KEYWORD = 6
 #: Below this score nothing is guessed: the item stays uncategorised for an admin.
 MIN_SCORE = 0.2
 #: Weight of the closest admin-labelled example against keyword evidence.
@@ -59,7 +61,11 @@ def _keyword_grams(keyword: str) -> Counter[str]:
     t = normalise(keyword)
     if len(t) == 1:
         return Counter({t: 1})
-    # No padding for keywords: "refund" must match inside "refunded".
+    # A space before a keyword in a spaced script anchors it to a word start ("wish"
+    # must not match inside "finishing"); none after it, so "refund" still matches
+    # "refunded". Chinese has no spaces to anchor to.
+    if not _CJK.match(t[0]):
+        t = " " + t
     out: Counter[str] = Counter()
     for n in (2, 3):
         for i in range(len(t) - n + 1):
@@ -121,7 +127,7 @@ class Categoriser:
         hits = []
         for kw, kg in self._keywords.get(category, []):
             c = containment(kg, grams)
-            if c >= KEYWORD_HIT:
+            if c >= (KEYWORD_HIT if len(normalise(kw)) >= LONG_KEYWORD else 1.0):
                 hits.append((c * min(1.0, 0.5 + len(kg) / 8), kw))
         if not hits:
             return 0.0, ""
