@@ -276,3 +276,40 @@ async def _summary_loop(app: App, every: float = 600.0) -> None:
 
 
 __all__ = ["FeedbackSettings", "answer", "maybe_send_summaries", "set_category", "set_status", "summary_text", "weekly_summary"]
+
+
+DEMO_FEEDBACK = [
+    "The lesson 4 video stops halfway, can you re-upload it?",
+    "I was charged twice for the annual plan",
+    "登录不上，一直提示密码错误",
+    "建议每周增加一次答疑直播",
+    "Someone keeps sending me rude messages",
+    "第三章的作业说明和视频里讲的不一样",
+]
+
+
+async def demo(app: App, group: GroupInfo, out) -> None:
+    """`communitybot demo`: members' feedback categorised, and how to open the dashboard."""
+    from rich.table import Table
+
+    from bot.web.members_data import group_members
+
+    members = [m for m in await group_members(app, group) if not m["is_bot"]][:len(DEMO_FEEDBACK)]
+    table = Table(title="Feedback inbox (/feedback), categorised by character n-grams", show_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("from")
+    table.add_column("feedback")
+    table.add_column("category")
+    table.add_column("why")
+    for i, (m, text) in enumerate(zip(members, DEMO_FEEDBACK, strict=False)):
+        item_id, guess = await service(app).submit(group, f"demo:feedback:{i}", m["member_id"], m["name"], text)
+        table.add_row(str(item_id or "—"), m["name"], text, guess.category or "—", guess.reason)
+    out.print(table)
+    owner = next((m for m in members if m["role"] in ("owner", "admin")), members[0] if members else None)
+    if owner:
+        out.print(
+            "Open the admin dashboard on this data: [bold]communitybot web --db "
+            f"{app.store.url}[/bold] and, in another terminal, [bold]communitybot web-link --db {app.store.url} "
+            f"--platform {group.platform} --member {owner['member_id']} --group {group.platform}:{group.group_id}[/bold] "
+            "for a one-time sign-in link (in chat, admins send /dashboard)."
+        )
