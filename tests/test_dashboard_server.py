@@ -85,27 +85,37 @@ async def test_dashboard_alone_uses_the_groups_confirmed_when_the_link_was_issue
         await web.stop()
 
 
-async def _run_cli(*args: str, timeout: float = 60) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode, out.decode(), err.decode()
+async def _web_link(capsys, *args: str) -> str:
+    """Run `communitybot web-link ARGS` in-process; returns what it printed."""
+    from bot.cli import build_parser
+
+    ns = build_parser().parse_args(["web-link", *args])
+    assert await ns.func(ns) == 0
+    return capsys.readouterr().out
 
 
-async def test_web_link_and_web_commands(tmp_path):
+async def test_web_link_and_web_commands(tmp_path, capsys):
+    from bot.cli import CliError
+
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     setup = await App.create(load_config_text(""), db)
     g = await setup.store.ensure_group("console", "course", "Course")
     await setup.store.set_role(g.pk, "owner1", "owner")
     await setup.stop()
 
-    code, out, err = await _run_cli("web-link", "--db", db, "--platform", "console", "--member", "nobody")
-    assert code == 2 and "admin of no community" in err
-    code, out, err = await _run_cli("web-link", "--db", db, "--platform", "console", "--member", "owner1")
-    assert code == 0, err
-    link = out.strip()
+    try:
+        await _web_link(capsys, "--db", db, "--platform", "console", "--member", "nobody")
+    except CliError as exc:
+        assert "admin of no community" in str(exc)
+    else:
+        raise AssertionError("a link for a member who is admin nowhere")
+    try:
+        await _web_link(capsys, "--db", db, "--platform", "console", "--member", "x", "--group", "nope")
+    except CliError as exc:
+        assert "--group 'nope'" in str(exc)
+    else:
+        raise AssertionError("a link for an unknown community")
+    link = (await _web_link(capsys, "--db", db, "--platform", "console", "--member", "owner1")).strip()
     assert link.startswith("http://127.0.0.1:8080/login?t=")
 
     proc = await asyncio.create_subprocess_exec(
