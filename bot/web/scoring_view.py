@@ -10,9 +10,12 @@ feature is not in the build; the pages then say so.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from bot.report import build_report, report_charts
+
+log = logging.getLogger(__name__)
 
 CHARTS = [("daily", "Messages and active members per day"), ("cohorts", "Cohort retention"), ("top_activity", "Most active members"), ("top_influence", "Most influential members"), ("interests", "Interests")]
 
@@ -28,7 +31,12 @@ async def _report(app, group) -> tuple[dict, Any] | None:
     if hit and hit[0] is snap:
         return hit[1], snap
     settings = await app.settings("scoring", group)
-    rep = await asyncio.to_thread(build_report, group, snap, settings)
+    try:
+        rep = await asyncio.to_thread(build_report, group, snap, settings)
+    except Exception:
+        # A failing report must not take the dashboard down; the pages show the rest.
+        log.exception("scoring report failed for group %s", group.pk)
+        return None
     cache[group.pk] = (snap, rep, None)
     return rep, snap
 
@@ -70,7 +78,11 @@ async def _charts(app, group) -> dict[str, bytes]:
     entry = cache[group.pk]
     if entry[2] is None:
         lang = await app.language(group)
-        pngs = await asyncio.to_thread(report_charts, rep, snap, lang)
+        try:
+            pngs = await asyncio.to_thread(report_charts, rep, snap, lang)
+        except Exception:
+            log.exception("report charts failed for group %s", group.pk)
+            pngs = {}
         cache[group.pk] = (entry[0], entry[1], pngs)
         return pngs
     return entry[2]
