@@ -62,10 +62,15 @@ async def summary(app, group) -> dict | None:
         ("week-1 retention", "—" if wr is None else f"{wr:.0%}"),
         ("going quiet", len(h["going_quiet"])),
     ]
-    pngs = await _charts(app, group)
+    # Which charts the report will draw, decided from the report itself: the PNGs are
+    # only rendered (matplotlib, the slow part) when the browser asks for them.
+    have = {"daily", "cohorts"}
+    have |= {f"top_{b}" for b in ("activity", "influence") if rep["leaderboards"][b]}
+    if any(v > 0 for v in rep["interests"].values()):
+        have.add("interests")
     return {
         "stage": lc["stage"], "reasons": reasons, "figures": figures, "as_of": rep["as_of"],
-        "charts": [(name, alt) for name, alt in CHARTS if f"{name}.png" in pngs],
+        "charts": [(name, alt) for name, alt in CHARTS if name in have],
     }
 
 
