@@ -237,6 +237,30 @@ async def set_status(app: App, group: GroupInfo, item_id: int, status: str, acto
     await app.store.audit(group.pk, actor, "feedback.status", {"item": item_id, "from": item["status"], "to": status})
 
 
+async def deliver_pending(app: App) -> int:
+    """Send answers saved while the chat was unreachable (e.g. typed in `communitybot
+    web`); returns how many went out."""
+    fs = service(app).store
+    n = 0
+    for group in await app.store.groups():
+        if group.platform not in app.adapters:
+            continue
+        for item in await fs.feedback_items(group.pk, limit=10_000):
+            if not item["answer"] or item["delivered"]:
+                continue
+            lang = await app.language(group)
+            text = _t(lang, "fb.answer", id=item["id"], title=group.title or group.group_id, question=_short(item["text"]), answer=item["answer"])
+            try:
+                ok = (await app.send(Reply(group.platform, group.group_id, text, private_to=item["member_id"]))).ok
+            except Exception:
+                log.exception("delivering the answer to feedback #%s failed", item["id"])
+                ok = False
+            if ok:
+                await fs.update_feedback(group.pk, item["id"], delivered=True)
+                n += 1
+    return n
+
+
 def _short(text: str, n: int = 120) -> str:
     t = " ".join(text.split())
     return t if len(t) <= n else t[: n - 1] + "…"
@@ -261,15 +285,18 @@ def install(app: App) -> None:
     app.on_stop.append(stop)
 
 
-async def _summary_loop(app: App, every: float = 600.0) -> None:
-    """Check every few minutes whether a group's weekly summary is due."""
+async def _summary_loop(app: App, every: float = 600.0, first: float = 60.0) -> None:
+    """Every few minutes: send weekly summaries that are due, and answers saved while
+    the chat was unreachable. The first round waits for the adapters to connect."""
     from bot.clock import FakeClock
 
     if isinstance(app.clock, FakeClock):
         return  # tests drive summaries directly; a real sleep loop would only race them
+    await asyncio.sleep(first)
     while True:
         try:
             await maybe_send_summaries(app, app.clock.now())
+            await deliver_pending(app)
         except Exception:
             log.exception("weekly feedback summary failed")
         await asyncio.sleep(every)

@@ -135,3 +135,30 @@ async def test_members_show_points_and_scores_when_installed(dash):
         assert "welcome" in member.text  # points history
         spammer = await c.get(f"/g/{dash.g1}/members/spammer")
         assert "#" in spammer.text and "open" in spammer.text  # the flag on the member page
+
+
+async def test_without_the_platform_decisions_are_refused_not_faked(dash):
+    """`communitybot web` alone: a ban that cannot happen is not recorded as done."""
+    from bot.app import App
+    from bot.web.server import create_app
+
+    ids = await feature_ids(dash, dash.g1)
+    link = await dash.link()
+    web = await App.create(dash.bot.app.config, dash.bot.app.store.url, dash.bot.clock)
+    try:
+        import httpx
+
+        from tests.dashkit import csrf_of
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(web)), base_url="http://testserver") as c:
+            token = link.split("t=", 1)[1]
+            assert (await c.post("/login", data={"t": token})).status_code == 303
+            csrf = await csrf_of(c)
+            r = await c.post(f"/g/{dash.g1}/moderation/{ids['flag_id']}", data={"csrf": csrf, "decision": "spam"})
+            assert r.status_code == 409 and "without a connection" in r.text
+            r = await c.post(f"/g/{dash.g1}/redemptions/{ids['redemption_id']}", data={"csrf": csrf, "decision": "approve"})
+            assert r.status_code == 409
+        flag = await web.services["moderation"].store.flag(int(ids["flag_id"]))
+        assert flag["decided_by"] is None
+    finally:
+        await web.stop()

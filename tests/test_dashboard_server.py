@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from bot import feedback
 from bot.app import App
 from bot.config import load_config_text
 from bot.dashboard import auth
@@ -64,6 +65,7 @@ async def test_dashboard_alone_uses_the_groups_confirmed_when_the_link_was_issue
     config = load_config_text('[web]\npublic_url = "http://testserver"\n')
     chat = await BotHarness.create(tmp_path, config=config, db_url=url)
     await chat.say("alice", "hello")
+    await chat.say("alice", "/feedback the video of lesson 2 has no sound")
     link = next(r for r in await chat.replies_to("admin", "/dashboard") if r.private_to).text.split()[-1]
     await chat.close()
 
@@ -80,9 +82,21 @@ async def test_dashboard_alone_uses_the_groups_confirmed_when_the_link_was_issue
             pk = (await web.store.group("fake", "g1")).pk
             r = await c.post(f"/g/{pk}/settings", data={"csrf": csrf, "key": "feedback.min_length", "value": "4"})
             assert r.status_code == 303
+            iid = (await feedback.service(web).store.feedback_items(pk))[0]["id"]
+            r = await c.post(f"/g/{pk}/feedback/{iid}/answer", data={"csrf": csrf, "answer": "Thanks, fixed."})
+            assert r.status_code == 303 and "when+it+is+connected" in r.headers["location"]
         assert (await web.store.get_settings(pk)) == {"feedback.min_length": 4}
     finally:
         await web.stop()
+    # The bot, connected again, delivers the saved answer privately, once.
+    chat = await BotHarness.create(tmp_path, config=config, db_url=url)
+    try:
+        assert await feedback.deliver_pending(chat.app) == 1
+        assert await feedback.deliver_pending(chat.app) == 0
+        dm = [r for r in chat.adapter.sent if r.private_to == "alice"]
+        assert len(dm) == 1 and "Thanks, fixed." in dm[0].text
+    finally:
+        await chat.close()
 
 
 async def _web_link(capsys, *args: str) -> str:

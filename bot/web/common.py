@@ -83,7 +83,7 @@ class Page:
             "groups": self.groups,
             "csrf": self.session.csrf,
             "tz": self.tz,
-            "web_only": not self.app.adapters,
+            "web_only": (self.group.platform not in self.app.adapters) if self.group else not self.app.adapters,
             "notice": self.request.query_params.get("notice", ""),
             **kw,
         }

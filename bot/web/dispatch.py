@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import uuid
 
+from fastapi import HTTPException
+
 from adapters.base import Reply
 from bot.pipeline import Turn
 from storage.events import Event, EventKind
@@ -25,6 +27,13 @@ async def act_as_admin(page, *, payload: str | None = None, command: str | None 
     """Run a button press (`payload`) or a command (`command`, with its slash) as the
     signed-in admin in the page's group; returns the texts meant for the admin."""
     app, group, session = page.app, page.group, page.session
+    if group.platform not in app.adapters:
+        # Without the platform nothing would be banned, announced or told: refuse
+        # rather than record a decision that never happens.
+        raise HTTPException(
+            409, f"This dashboard runs without a connection to {group.platform} (communitybot web): "
+            "decide this in the chat, or in the dashboard served by communitybot run.",
+        )
     press = f"web:{uuid.uuid4().hex}"
     if payload is not None:
         kind, text, data = EventKind.BUTTON, "", {"payload": payload, "press_id": press, "source": "dashboard"}

@@ -62,7 +62,7 @@ async def answer_post(request: Request, pk: int, item_id: int) -> Response:
     if len(text) > 3500:
         raise HTTPException(400, "The answer is longer than 3500 characters.")
     item = await feedback.answer(page.app, page.group, item_id, text, page.session.member_id)
-    notice = "Answer+sent+privately" if item["delivered"] else "Answer+saved+but+not+delivered+(no+connection+to+the+chat)"
+    notice = "Answer+sent+privately" if item["delivered"] else "Answer+saved;+the+bot+delivers+it+privately+when+it+is+connected+to+the+chat"
     return RedirectResponse(page.url(f"/feedback/{item_id}?notice={notice}"), status_code=303)
 
 
