@@ -297,6 +297,7 @@ async def _summary_loop(app: App, every: float = 600.0, first: float = 60.0) -> 
         try:
             await maybe_send_summaries(app, app.clock.now())
             await deliver_pending(app)
+            await service(app).store.purge(app.clock.now().timestamp())
         except Exception:
             log.exception("weekly feedback summary failed")
         await asyncio.sleep(every)

@@ -244,6 +244,15 @@ class DashboardStore:
             ).all()
         return sorted({(p, m) for p, m, g in rows if group_pk in json.loads(g)})
 
+    async def purge(self, now: float, keep: float = 86400.0) -> int:
+        """Delete login links and sessions that ended more than `keep` seconds ago."""
+        from sqlalchemy import delete
+
+        async with self.engine.begin() as conn:
+            a = await conn.execute(delete(LoginToken).where(LoginToken.expires_ts < now - keep))
+            b = await conn.execute(delete(WebSession).where(WebSession.expires_ts < now - keep))
+        return (a.rowcount or 0) + (b.rowcount or 0)
+
     # -- feedback ----------------------------------------------------------------
     async def add_feedback(
         self, group_pk: int, key: str, member_id: str, member_name: str, text: str, category: str, score: float, now: float

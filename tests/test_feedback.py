@@ -172,5 +172,7 @@ async def test_feedback_store_on_every_backend(db_url):
         s = await ds.session("s" * 64, 200.0)
         assert s.groups == (g.pk,) and await ds.session("s" * 64, 3701.0) is None
         assert await ds.secret("k", lambda: "one") == await ds.secret("k", lambda: "two") == "one"
+        assert await ds.purge(3600.0 + 100.0 + 86400.0 + 1) == 3  # two links, one session
+        assert await ds.session("s" * 64, 200.0) is None
     finally:
         await es.close()
