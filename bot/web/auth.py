@@ -81,7 +81,15 @@ class Auth:
         ttl = self.settings.link_minutes * 60
         pks = [g.pk for g in groups or []]
         await self.store.add_token(sha(token), platform, member_id, member_name, self.now(), ttl, pks)
-        return f"{public_url(self.settings)}/login?t={token}"
+        return f"{self.base_url()}/login?t={token}"
+
+    def base_url(self) -> str:
+        """`[web] public_url`, else the address this process's server really listens on."""
+        server = self.app.services.get("web")
+        if not self.settings.public_url and server is not None:
+            host = "127.0.0.1" if server.listen in ("0.0.0.0", "::", "") else server.listen
+            return f"http://{host}:{server.port}"
+        return public_url(self.settings)
 
     async def _signed(self, token: str) -> bool:
         nonce, _, sig = (token or "").partition(".")
