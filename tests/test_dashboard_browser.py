@@ -107,6 +107,11 @@ async def test_answer_feedback_and_the_member_gets_it_privately(live):
     sent = [r for r in dash.bot.adapter.sent if r.private_to == "alice" and "Refunded today" in r.text]
     assert len(sent) == 1 and "refund for my subscription" in sent[0].text
     assert "answered" in await page.inner_text("h1")
+    # A Chinese community sees the dashboard's words in Chinese.
+    await dash.bot.ask("admin", "/config set bot.language zh-CN")
+    await page.goto(f"{base}/g/{dash.g1}/feedback")
+    assert "反馈收件箱" in await page.inner_text("h1")
+    await page.screenshot(path=str(ARTIFACTS / "phone-feedback-zh.png"), full_page=True)
     await context.close()
 
 

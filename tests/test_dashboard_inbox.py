@@ -92,3 +92,12 @@ async def test_member_page_shows_activity_and_connections(dash):
         assert "/members/alice" in page.text  # chen replied to alice: a connection
         assert (await c.get(f"/g/{dash.g1}/members/nobody")).status_code == 404
         assert (await c.get(f"/g/{dash.g1}/members/dora")).status_code == 404
+
+
+async def test_a_chinese_community_gets_a_chinese_dashboard(dash):
+    await dash.bot.ask("admin", "/config set bot.language zh-CN")
+    async with dash.client() as c:
+        await dash.sign_in(c)
+        page = await c.get(f"/g/{dash.g1}/feedback")
+        assert 'lang="zh-CN"' in page.text and "反馈收件箱" in page.text and ">成员<" in page.text
+        assert "refund for my subscription" in page.text  # data stays as written

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 
 from bot.feedback_summary import fmt_duration
 from bot.web.auth import COOKIE, Auth, csrf_ok
+from bot.web.ui_zh import translator
 from storage.dashboard import SessionInfo
 from storage.store import GroupInfo
 
@@ -58,6 +59,7 @@ class Page:
     groups: list[GroupInfo]
     group: GroupInfo | None = None
     tz: str = "UTC"
+    lang: str = "en"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -85,6 +87,7 @@ class Page:
             "tz": self.tz,
             "web_only": (self.group.platform not in self.app.adapters) if self.group else not self.app.adapters,
             "notice": self.request.query_params.get("notice", ""),
+            "_": translator(self.lang),
             **kw,
         }
         return HTMLResponse(TEMPLATES.get_template(template).render(**ctx), status_code=status_code)
@@ -97,6 +100,7 @@ def render_plain(template: str, status_code: int = 200, **kw: Any) -> HTMLRespon
     kw.setdefault("groups", [])
     kw.setdefault("notice", "")
     kw.setdefault("web_only", False)
+    kw.setdefault("_", translator("en"))
     return HTMLResponse(TEMPLATES.get_template(template).render(**kw), status_code=status_code)
 
 
@@ -120,6 +124,7 @@ async def group_page(request: Request, pk: int) -> Page:
     page.group = group
     app = request.app.state.bot
     page.tz = group.timezone or (await app.settings("bot", group)).timezone
+    page.lang = await app.language(group)
     return page
 
 
