@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 FEATURES: list[str] = [
     "bot.health",
     "bot.admin_config",
+    "bot.moderation",
     "bot.scoring_feature",
     "bot.feedback",
     "bot.dashboard",
