@@ -10,11 +10,9 @@ import re
 
 import pytest
 
-pytest.importorskip("tests.dashkit_features", reason="moderation and points features are not in this build")
-
-from adapters.base import ActionKind  # noqa: E402
-from tests.dashkit import make_dash  # noqa: E402
-from tests.dashkit_features import SPAM, feature_ids  # noqa: E402
+from adapters.base import ActionKind
+from tests.dashkit import make_dash
+from tests.dashkit_features import SPAM, feature_ids, needs_moderation, needs_points
 
 
 @pytest.fixture
@@ -25,6 +23,7 @@ async def dash(tmp_path):
     await d.bot.close()
 
 
+@needs_moderation
 async def test_a_spam_decision_on_the_web_acts_like_the_chat_button(dash):
     app = dash.bot.app
     svc = app.services["moderation"]
@@ -53,6 +52,7 @@ async def test_a_spam_decision_on_the_web_acts_like_the_chat_button(dash):
     assert any(a["action"] == "mod.spam" and a["actor"] == "admin" for a in audit)
 
 
+@needs_moderation
 async def test_a_moderation_decision_needs_the_admin_on_the_platform(dash):
     ids = await feature_ids(dash, dash.g1)
     async with dash.client() as c:
@@ -63,6 +63,7 @@ async def test_a_moderation_decision_needs_the_admin_on_the_platform(dash):
     assert not [a for a in dash.bot.adapter.actions if a.kind is ActionKind.BAN]
 
 
+@needs_points
 async def test_create_edit_and_cancel_an_event(dash):
     async with dash.client() as c:
         csrf = await dash.sign_in(c)
@@ -89,6 +90,7 @@ async def test_create_edit_and_cancel_an_event(dash):
     assert {"events.add", "events.edit", "events.cancel"} <= set(actions)
 
 
+@needs_points
 async def test_event_page_shows_rsvps(dash):
     async with dash.client() as c:
         await dash.sign_in(c)
@@ -96,6 +98,7 @@ async def test_event_page_shows_rsvps(dash):
         assert "Office hours" in page.text and "Going 1" in page.text and "maybe 1" in page.text
 
 
+@needs_points
 async def test_approve_and_deny_redemptions(dash):
     ids = await feature_ids(dash, dash.g1)
     async with dash.client() as c:
@@ -126,6 +129,8 @@ async def test_approve_and_deny_redemptions(dash):
         assert "mug" not in (await c.get(f"/g/{dash.g1}/rewards")).text
 
 
+@needs_points
+@needs_moderation
 async def test_members_show_points_and_scores_when_installed(dash):
     async with dash.client() as c:
         await dash.sign_in(c)
@@ -137,6 +142,8 @@ async def test_members_show_points_and_scores_when_installed(dash):
         assert "#" in spammer.text and "open" in spammer.text  # the flag on the member page
 
 
+@needs_points
+@needs_moderation
 async def test_without_the_platform_decisions_are_refused_not_faked(dash):
     """`communitybot web` alone: a ban that cannot happen is not recorded as done."""
     from bot.app import App

@@ -40,10 +40,8 @@ async def own_ids(dash) -> dict[str, str]:
 
 async def _feature_ids(dash, pk) -> dict[str, str]:
     """Ids for routes of features other helpers build (flags, events, rewards)."""
-    try:
-        from tests.dashkit_features import feature_ids
-    except ImportError:
-        return {}
+    from tests.dashkit_features import feature_ids
+
     return await feature_ids(dash, pk)
 
 
