@@ -182,7 +182,7 @@ async def redemptions(app, group, limit: int = 100) -> list[dict[str, Any]]:
     """Redemptions of the group, pending first, then the newest decided."""
     if not has_rewards(app):
         return []
-    from storage.ledger import Redemption, Reward
+    from storage.rewards import Redemption, Reward
 
     r, w = Redemption.__table__, Reward.__table__
     async with app.store.engine.connect() as conn:
