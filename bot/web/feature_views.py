@@ -199,7 +199,7 @@ async def redemption_group(app, redemption_id: int) -> int | None:
     """The group pk a redemption belongs to (to refuse another group's ids)."""
     if not has_rewards(app):
         return None
-    from storage.ledger import Redemption
+    from storage.rewards import Redemption
 
     async with app.store.engine.connect() as conn:
         return (await conn.execute(select(Redemption.group_pk).where(Redemption.id == redemption_id))).scalar()
