@@ -139,7 +139,7 @@ class WebServer:
         """Bind and serve; the port actually bound is in `self.port` (0 picks one)."""
         config = uvicorn.Config(
             create_app(self.app), host=self.listen, port=self.port, log_level="warning",
-            access_log=False, lifespan="off", loop="none",
+            access_log=False, lifespan="off", loop="none", timeout_graceful_shutdown=3,
         )
         self.server = _Server(config)
         # Bind here, so a busy port is a clear OSError instead of uvicorn's sys.exit().
