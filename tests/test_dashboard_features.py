@@ -96,6 +96,14 @@ async def test_event_page_shows_rsvps(dash):
         await dash.sign_in(c)
         page = await c.get(f"/g/{dash.g1}/events")
         assert "Office hours" in page.text and "Going 1" in page.text and "maybe 1" in page.text
+        # During the event, a member checks in: the page shows the attendance.
+        from datetime import UTC, datetime
+
+        await dash.bot.later(datetime(2026, 12, 10, 18, 5, tzinfo=UTC) - dash.bot.clock.now())
+        assert "Office hours" in await dash.bot.ask("chen", "/checkin")
+        await dash.sign_in(c)  # weeks passed: the old session expired
+        page = await c.get(f"/g/{dash.g1}/events")
+        assert "attended 1" in page.text and "Attendance" in page.text
 
 
 @needs_points
