@@ -33,6 +33,7 @@ FEATURES: list[str] = [
     "bot.rewards",
     "bot.scheduler",
     "bot.community",
+    "bot.links",
     "bot.feedback",
     "bot.dashboard",
 ]

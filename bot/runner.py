@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 #: platform → "module:function(app) -> Adapter | None"
 ADAPTER_FACTORIES: dict[str, str] = {
     "telegram": "bot.telegram:build_telegram_adapter",
+    "discord": "bot.discord_setup:build_discord_adapter",
 }
 
 

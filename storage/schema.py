@@ -9,6 +9,7 @@ import storage.ledger  # noqa: F401  - points ledger
 import storage.rewards  # noqa: F401  - rewards catalog, redemptions
 from storage import (
     dashboard,  # noqa: F401
+    links,  # noqa: F401
     models,  # noqa: F401
     moderation,  # noqa: F401
     scoring_log,  # noqa: F401
