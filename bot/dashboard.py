@@ -73,10 +73,17 @@ async def _dashboard_cmd(ctx: Ctx) -> list[Reply]:
     if not groups:
         return [ctx.private(ctx.t("dash.not_admin"))]
     url = await a.issue_link(ev.platform, member, ev.member_name, groups)
-    out = [ctx.private(ctx.t("dash.link", url=url, minutes=s.link_minutes))]
-    if not is_private(ev):
-        out.append(ctx.reply(ctx.t("dash.sent")))
-    return out
+    link = ctx.private(ctx.t("dash.link", url=url, minutes=s.link_minutes))
+    if is_private(ev):
+        return [link]
+    # Sent here, not returned, so the group hears whether it really went out (a
+    # Telegram bot cannot message someone who never started a chat with it).
+    try:
+        ok = (await app.send(link)).ok
+    except Exception:
+        log.exception("sending a dashboard link privately failed")
+        ok = False
+    return [ctx.reply(ctx.t("dash.sent" if ok else "dash.no_private"))]
 
 
 def install(app: App) -> None:

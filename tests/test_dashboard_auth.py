@@ -31,6 +31,13 @@ async def test_dashboard_command_sends_the_link_privately(dash):
     assert public and all("login?t=" not in r.text for r in public)
 
 
+async def test_when_the_private_message_fails_the_group_is_told(dash):
+    dash.bot.adapter.fail_sends = 1
+    replies = await dash.bot.replies_to("admin", "/dashboard")
+    assert [r.text for r in replies if not r.private_to] == ["I could not message you privately: start a private chat with me first, then try again."]
+    assert all("login?t=" not in r.text for r in replies)
+
+
 async def test_a_member_who_is_not_admin_gets_no_link(dash):
     replies = await dash.bot.replies_to("alice", "/dashboard")
     assert all("login?t=" not in r.text for r in replies)
