@@ -95,16 +95,23 @@ class InteractionMixin:
             timer.cancel()
             _CURRENT.reset(token)
         async with pending.lock:
-            if not interaction.response.is_done():
-                # Nothing to say (e.g. a duplicate): acknowledge quietly.
-                await interaction.response.send_message("✓", ephemeral=True)
-            elif pending.deferred and not pending.answered:
-                await interaction.delete_original_response()
+            try:
+                if not interaction.response.is_done():
+                    # Nothing to say (e.g. a duplicate): acknowledge quietly.
+                    await interaction.response.send_message("✓", ephemeral=True)
+                elif pending.deferred and not pending.answered:
+                    await interaction.delete_original_response()
+            except discord.HTTPException as exc:
+                log.info("discord: closing interaction /%s failed: %s", name, exc)
 
     async def _on_button(self: DiscordAdapter, interaction: discord.Interaction, payload: str) -> None:
         ev = dev.button_to_event(interaction, payload)
         # A deferred update changes nothing visible and keeps the press alive for followups.
-        await interaction.response.defer()
+        try:
+            await interaction.response.defer()
+        except discord.HTTPException as exc:
+            # Too late to answer (a slow network): the press still counts and acts.
+            log.warning("discord: could not acknowledge a button press: %s", exc)
         if ev is None or not self.serves(ev.group_id):
             return
         pending = _Pending(interaction, ev, "button", deferred=True, answered=True)

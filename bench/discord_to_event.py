@@ -4,7 +4,7 @@ Feeds N recorded MESSAGE_CREATE payloads (a reply with a mention and an attachme
 through discord.py's ConnectionState (the reference: work that happens anyway), then
 translates each parsed Message with `message_to_event`. Prints both rates and the ratio.
 
-    /work/venv/bin/python bench/discord_to_event.py [N]
+    /work/venv/bin/python -m bench.discord_to_event [N]
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Moderation and leaderboards on a simulated Discord (simcord): a spam message raises
-an alert with buttons in the moderators' channel; a moderator's press deletes and bans;
-a member's press is refused; buttons on an alert survive a restart; /top answers."""
+"""Moderation, leaderboards and level rewards on a simulated Discord (simcord): a spam
+message raises an alert with buttons in the moderators' channel; a moderator's press
+deletes and bans; a member's press is refused; buttons on an alert survive a restart;
+/top answers; a level reward gives a role."""
 
 from __future__ import annotations
 
@@ -86,4 +87,35 @@ async def test_top_lists_the_members_who_talk(tmp_path):
         assert "bob" in res.response.content and "alice" in res.response.content
         await world.alice.send(world.general, "!top")
         assert "bob" in world.general.last_message.content
+    await app.stop()
+
+
+async def test_a_press_acknowledged_too_late_still_acts(tmp_path):
+    app, adapter = await make_app(tmp_path / "bot.db", MOD_CONFIG)
+    async with simcord.run(adapter.client, check_errors=False) as env:
+        world = build_world(env, app)
+        await env.settle()
+        spammer, spam, alert = await alert_in_mods(app, world)
+        # Discord answers "Unknown interaction" when the three seconds have passed.
+        env.inject_error("POST", "/interactions/*/callback", status=404, code=10062, message="Unknown interaction")
+        await world.mod.click(alert, custom_id=alert.components[0].children[0].custom_id)
+        assert world.guild.get_ban(spammer) is not None
+        assert all(m.id != spam.id for m in world.general.history())
+    await app.stop()
+
+
+async def test_level_reward_gives_a_discord_role(tmp_path):
+    config = CONFIG + (
+        '\n[points]\nmessage_cooldown = 0.0\nlevel_curve = [0, 0, 2]\n'
+        'level_rewards = { "1" = "role:Mentors" }\n'
+    )
+    app, adapter = await make_app(tmp_path / "bot.db", config)
+    async with simcord.run(adapter.client) as env:
+        world = build_world(env, app)
+        await env.settle()
+        await world.alice.send(world.general, "Here is my capstone outline for review.")
+        assert "Mentors" not in [r.name for r in world.alice.member.roles]
+        await env.advance_time(5)
+        await world.alice.send(world.general, "And the data sources I plan to use.")
+        assert "Mentors" in [r.name for r in world.alice.member.roles]
     await app.stop()

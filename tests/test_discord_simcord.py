@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 import discord
 import pytest
@@ -11,7 +12,9 @@ import simcord
 from discord_world import build_world, make_app
 
 from adapters.base import Action, ActionKind, Button, Reply
-from storage.events import EventKind
+from adapters.fake import FakeAdapter
+from bot.links import person_ids
+from storage.events import Event, EventKind
 
 
 @pytest.fixture
@@ -243,3 +246,18 @@ async def test_slow_command_is_deferred_then_answered(tmp_path):
         assert res.response is None or "done privately" not in res.response.content
         assert all("done privately" not in m.content for m in world.general.history())
     await app.stop()
+
+
+async def test_link_code_from_discord_typed_on_telegram(dapp, world):
+    app, _ = dapp
+    telegram = FakeAdapter("telegram")
+    app.add_adapter(telegram)
+    await telegram.start(app.handle)
+    res = await world.alice.slash(world.general, "link")
+    code = res.response.content.split("/link ")[1].split(" ")[0]
+    await telegram.inject(Event(platform="telegram", group_id="-100123", kind=EventKind.COMMAND,
+                                time=datetime.now(UTC), member_id="42", member_name="Alice T",
+                                message_id="7", text=f"/link {code}"))
+    assert "Discord account now count as one person" in telegram.sent[-1].text
+    alice = str(world.alice.id)
+    assert (await person_ids(app, "discord", [alice]))[alice] == (await person_ids(app, "telegram", ["42"]))["42"]

@@ -2,8 +2,8 @@
 python-telegram-bot stack (HTTP long polling, `Update.de_json`, `to_event`) into the
 pipeline and the store, against the pipeline alone on the same events in the same run.
 
-    python bench/telegram.py                # 4,000 updates in 20 groups, 300 one at a time
-    python bench/telegram.py --updates 20000 --single 1000
+    python bench/telegram_adapter.py                # 4,000 updates in 20 groups, 300 one at a time
+    python bench/telegram_adapter.py --updates 20000 --single 1000
 
 Prints:
 - throughput: updates per second with a backlog (getUpdates returns up to 100 at a time;
