@@ -127,14 +127,14 @@ async def test_approve_and_deny_redemptions(dash):
         r = await c.post(f"/g/{dash.g1}/redemptions/{pending[0]}", data={"csrf": csrf, "decision": "deny"})
         assert r.status_code == 303 and "denied" in (await c.get(f"/g/{dash.g1}/rewards")).text
         # Catalog: add with stock, bad input refused, remove.
-        assert (await c.post(f"/g/{dash.g1}/rewards", data={"csrf": csrf, "name": "two words", "cost": "3"})).status_code == 400
-        assert (await c.post(f"/g/{dash.g1}/rewards", data={"csrf": csrf, "name": "mug", "cost": "30", "stock": "2"})).status_code == 303
+        assert (await c.post(f"/g/{dash.g1}/rewards", data={"csrf": csrf, "name": "mug", "cost": "x"})).status_code == 400
+        r = await c.post(f"/g/{dash.g1}/rewards", data={"csrf": csrf, "name": "course mug", "cost": "30", "stock": "2"})
+        assert r.status_code == 303
         page = await c.get(f"/g/{dash.g1}/rewards")
-        assert "mug" in page.text
-        mug = [m for m in re.finditer(r"<tr><td>([^<]+)</td>.*?/rewards/(\d+)/remove", page.text, re.S) if m.group(1) == "mug"]
+        mug = [m for m in re.finditer(r"<tr><td>([^<]+)</td>.*?/rewards/(\d+)/remove", page.text, re.S) if m.group(1) == "course mug"]
         assert mug
         assert (await c.post(f"/g/{dash.g1}/rewards/{mug[0].group(2)}/remove", data={"csrf": csrf})).status_code == 303
-        assert "mug" not in (await c.get(f"/g/{dash.g1}/rewards")).text
+        assert "course mug" not in (await c.get(f"/g/{dash.g1}/rewards")).text
 
 
 @needs_points

@@ -114,13 +114,13 @@ async def reward_add(request: Request, pk: int) -> Response:
     form = await checked_form(page)
     if not fv.has_rewards(page.app):
         raise HTTPException(404, "Rewards are not installed.")
-    name = form.get("name", "").strip()
-    if not name or len(name) > 64 or any(c.isspace() for c in name):
-        raise HTTPException(400, "A reward name is one word of up to 64 characters (use - or _ between words).")
+    name = " ".join(form.get("name", "").split())
+    if not name or len(name) > 64:
+        raise HTTPException(400, "A reward needs a name of up to 64 characters.")
     cost, stock = form.get("cost", "").strip(), form.get("stock", "").strip()
     if not cost.isdigit() or (stock and not stock.isdigit()):
         raise HTTPException(400, "Cost and stock must be whole numbers (leave stock empty for unlimited).")
-    said = await act_as_admin(page, command=f"/reward add {name} {cost}" + (f" {stock}" if stock else ""))
+    said = await act_as_admin(page, command=f"/reward add {shlex.quote(name)} {cost}" + (f" {stock}" if stock else ""))
     return _back(page, "/rewards", said)
 
 
@@ -131,7 +131,7 @@ async def reward_remove(request: Request, pk: int, reward_id: int) -> Response:
     item = next((r for r in await fv.catalog(page.app, page.group) if r.id == reward_id), None)
     if item is None:
         raise HTTPException(404, "No such reward here.")
-    return _back(page, "/rewards", await act_as_admin(page, command=f"/reward remove {item.name}"))
+    return _back(page, "/rewards", await act_as_admin(page, command=f"/reward remove {shlex.quote(item.name)}"))
 
 
 @router.post("/g/{pk}/redemptions/{redemption_id}")
