@@ -27,6 +27,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "bot.mod_cli",
     "bot.cli_points",
     "bot.config_doc",
+    "bot.web.cli",
 ]
 
 
