@@ -90,3 +90,12 @@ def test_demo_runs_without_network_or_config(tmp_path):
     assert "Busiest members" in r.stdout and "Messages per week" in r.stdout
     assert "already stored (idempotent)" in r.stdout
     assert (tmp_path / "demo" / "result.json").exists()
+
+
+def test_report_on_a_group_with_no_interests_yet(tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    r = cli("console", "--group", "Fresh", "--db", db, cwd=tmp_path, stdin="/help\n/quit\n")
+    assert r.returncode == 0, r.stderr
+    for fmt in ("text", "json"):
+        r = cli("report", "--group", "Fresh", "--db", db, "--format", fmt, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr

@@ -17,11 +17,10 @@ from adapters.base import Reply
 
 async def edit_event(app, group, ev, title: str, when: str, minutes: int, description: str, actor: str) -> None:
     """Set title, start ("YYYY-MM-DD HH:MM" in the group's zone), length and description."""
-    from storage.agenda import CommunityEvent
-
     from bot.community import announcement, schedule_event
     from bot.points import zone_of
     from bot.scheduler import scheduler_of
+    from storage.agenda import CommunityEvent
 
     zone = await zone_of(app, group)
     try:
