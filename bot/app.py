@@ -34,6 +34,7 @@ FEATURES: list[str] = [
     "bot.scheduler",
     "bot.community",
     "bot.links",
+    "bot.privacy",
 ]
 
 
