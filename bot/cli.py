@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "bot.mod_cli",
     "bot.cli_points",
     "bot.config_doc",
+    "bot.cli_privacy",
 ]
 
 
