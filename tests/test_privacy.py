@@ -209,3 +209,38 @@ def test_cli_forget(tmp_path, capsys):
     assert asyncio.run(_count(url, EventRow.text.contains("bob"))) == 1
     assert main(["forget", "--platform", "telegram", "--member", "x", "--group", "Nope", "--db", url]) == 2
     assert "no group 'Nope'" in capsys.readouterr().err
+
+
+async def test_export_forget_and_purge_on_each_database(db_url, tmp_path):
+    """The same queries on SQLite and PostgreSQL (the table comes from the migration)."""
+    from bot.privacy import export_member, forget_member, privacy_store
+    from bot.testing import BotHarness
+
+    bot = await BotHarness.create(tmp_path, db_url=db_url)
+    try:
+        await _chat(bot)
+        g = bot.group
+        await bot.say("bob", "hello @alice", mentions=("alice",))
+        assert await privacy_store(bot.app).set_optout(g.pk, "alice", True, 1.0)
+        assert await privacy_store(bot.app).hidden(g.pk) == {"alice"}
+        data = await export_member(bot.app, g, "alice")
+        assert data["opted_out"] and len([e for e in data["events"] if e["kind"] == "message"]) == 2
+        res = await forget_member(bot.app, g, "alice")
+        assert res.changed["texts erased"] >= 3 and res.changed["events.mentions"] == 1
+        assert await privacy_store(bot.app).hidden(g.pk) == set()
+        ev = EventRow.__table__
+        assert not await _rows(bot, ev, ev.c.group_pk == g.pk, ev.c.mentions.contains("alice"))
+        assert (await export_member(bot.app, g, "alice"))["events"] == []
+        await bot.later(timedelta(days=3))
+        assert await privacy_store(bot.app).purge_texts(g.pk, bot.clock.now().timestamp()) >= 2  # bob's texts
+    finally:
+        await bot.close()
+
+
+async def test_replies_follow_the_group_language(bot):
+    await bot.say("alice", "你好")
+    await bot.app.store.update_group(bot.group.pk, language="zh-CN")
+    assert "公开排行榜" in await bot.ask("alice", "/optout")
+    ask = (await bot.replies_to("alice", "/forgetme"))[0]
+    assert "不可撤销" in ask.text
+    assert "只有" in (await bot.press("bob", "forget:confirm:alice"))[0].text
