@@ -124,6 +124,14 @@ async def forget_member(app: App, group: GroupInfo, member_id: str) -> ForgetRes
     scoring = app.services.get("scoring")
     if scoring is not None:
         scoring.drop(group.pk)
+    points_state = app.services.get("points.state")
+    if points_state is not None:
+        points_state.forget_member(group.pk, member_id)
+    mod = app.services.get("moderation")
+    if mod is not None and group.pk in getattr(mod, "windows", {}):
+        # The member's rate counters; the group's short window of recent messages
+        # (minutes, bounded, never stored) ages out by itself.
+        mod.windows[group.pk].members.pop(member_id, None)
     await app.store.audit(group.pk, "privacy", "forget", f"member forgotten as {res.pseudonym}")
     return res
 

@@ -244,3 +244,17 @@ async def test_replies_follow_the_group_language(bot):
     ask = (await bot.replies_to("alice", "/forgetme"))[0]
     assert "不可撤销" in ask.text
     assert "只有" in (await bot.press("bob", "forget:confirm:alice"))[0].text
+
+
+async def test_forget_clears_what_memory_holds_about_the_member(bot):
+    from bot.points_state import state_of
+
+    await _chat(bot)
+    g = bot.group
+    st = state_of(bot.app)
+    assert any(v.member_id == "alice" for (pk, _), v in st._messages.items() if pk == g.pk)
+    assert bot.app.services["moderation"].window(g.pk).has_member("alice")
+    await bot.ask("alice", "/forgetme")
+    await bot.press("alice", "forget:confirm:alice")
+    assert not any(v.member_id == "alice" for (pk, _), v in st._messages.items() if pk == g.pk)
+    assert not bot.app.services["moderation"].window(g.pk).has_member("alice")
