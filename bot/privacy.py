@@ -235,6 +235,27 @@ def install(app: App) -> None:
     sched.group_syncs.append(_sync_retention)
 
 
+async def demo(app: App, group: GroupInfo, out) -> None:
+    """Show a sample member's /mydata summary and what /optout does to the points board."""
+    from bot.points import ledger_of
+
+    top = await ledger_of(app).top(group.pk, limit=3)
+    if not top:
+        return
+    names = await app.store.member_names(group.platform)
+    member = top[0][0]
+    name = names.get(member) or member
+    data = await export_member(app, group, member)
+    out.print(f"[bold]Privacy[/bold]: /mydata for {name} holds {len(data['events'])} events, "
+              f"{len(data['points_ledger'])} points rows, {len(data['moderation']['flags'])} flags, "
+              f"{len(_json(data)) // 1024} KB of JSON (sent privately as mydata.json).")
+    await privacy_store(app).set_optout(group.pk, member, True, app.clock.now().timestamp())
+    after = await public_points_top(app, group, None, None, 3)
+    await privacy_store(app).set_optout(group.pk, member, False, 0.0)
+    show = ", ".join(names.get(m) or m for m, _ in after)
+    out.print(f"  after {name}'s /optout the all-time points board starts with: {show} (nothing deleted; /optin undoes it)")
+
+
 i18n.add(
     {
         "en": {
