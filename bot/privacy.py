@@ -155,13 +155,16 @@ def kept_text(lang: str, res: ForgetResult) -> str:
 async def _forgetme(ctx: Ctx):
     m = ctx.event.member_id or ""
     buttons = [[Button(ctx.t("privacy.forget.yes"), f"forget:confirm:{m}"), Button(ctx.t("privacy.forget.no"), f"forget:cancel:{m}")]]
-    return ctx.private(ctx.t("privacy.forget.ask"), buttons=buttons)
+    # In the group, not in a DM: a press in a Telegram DM would arrive as that DM's
+    # event, not this group's. Ephemeral: on Discord only the member sees it; on
+    # Telegram others may see it, so the button checks who presses it.
+    return ctx.reply(ctx.t("privacy.forget.ask"), buttons=buttons, ephemeral=True)
 
 
 async def _forget_button(ctx: Ctx):
-    if len(ctx.args) != 2 or ctx.args[0] not in ("confirm", "cancel"):
+    action, _, owner = ctx.payload.partition(":")
+    if action not in ("confirm", "cancel") or not owner:
         return ctx.private(ctx.t("button.unknown"), ephemeral=True)
-    action, owner = ctx.args
     if ctx.event.member_id != owner:
         # Only the member themself may forget themself: a button can be seen by others.
         return ctx.private(ctx.t("privacy.forget.not_yours"), ephemeral=True)

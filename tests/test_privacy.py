@@ -63,7 +63,7 @@ async def test_forgetme_only_the_member_can_confirm(bot):
     g = bot.group
     total_before = sum(p for _, p in await ledger_of(bot.app).top(g.pk, limit=100))
     ask = (await bot.replies_to("alice", "/forgetme"))[0]
-    assert ask.private_to == "alice"
+    assert ask.ephemeral and ask.group_id == "g1"  # pressed in the group (a DM press has no group)
     payloads = [b.data for row in ask.buttons for b in row]
     assert "forget:confirm:alice" in payloads
     # bob presses alice's button: refused, nothing erased.
@@ -244,6 +244,8 @@ async def test_replies_follow_the_group_language(bot):
     ask = (await bot.replies_to("alice", "/forgetme"))[0]
     assert "不可撤销" in ask.text
     assert "只有" in (await bot.press("bob", "forget:confirm:alice"))[0].text
+    assert "已取消" in (await bot.press("alice", "forget:cancel:alice"))[0].text
+    assert await _rows(bot, EventRow.__table__, EventRow.member_id == "alice")
 
 
 async def test_forget_clears_what_memory_holds_about_the_member(bot):
