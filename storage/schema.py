@@ -9,6 +9,7 @@ import storage.ledger  # noqa: F401  - points ledger
 import storage.privacy  # noqa: F401  - opt-outs of public boards
 import storage.rewards  # noqa: F401  - rewards catalog, redemptions
 from storage import (
+    dashboard,  # noqa: F401
     links,  # noqa: F401
     models,  # noqa: F401
     moderation,  # noqa: F401

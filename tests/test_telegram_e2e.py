@@ -270,7 +270,7 @@ async def test_communitybot_run_killed_mid_stream_loses_nothing(tmp_path, fake):
             return 0  # not migrated yet
 
     proc = await asyncio.create_subprocess_exec(*argv, env=env, stderr=asyncio.subprocess.DEVNULL)
-    await until(lambda: stored_now() >= 10, "some updates stored", tries=3000)
+    await until(lambda: stored_now() >= 10, "some updates stored", tries=12000)
     proc.kill()  # SIGKILL: no shutdown, no final acknowledgement
     await proc.wait()
     before = stored_now()
@@ -279,11 +279,11 @@ async def test_communitybot_run_killed_mid_stream_loses_nothing(tmp_path, fake):
 
     proc = await asyncio.create_subprocess_exec(*argv, env=env, stderr=asyncio.subprocess.PIPE)
     try:
-        await until(lambda: max(fake.offsets) > ids[-1], "all updates acknowledged", tries=6000)
+        await until(lambda: max(fake.offsets) > ids[-1], "all updates acknowledged", tries=12000)
         await fake.push(message={"message_id": 5000, "date": 1764079999, "chat": group(GROUP, "G"),
                                  "from": PEOPLE["bob"], "text": "/ping"})
         await until(lambda: [c for c in fake.called("sendMessage") if c.params["text"] == "pong"], "the answer",
-                    tries=3000)
+                    tries=12000)
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = await proc.communicate()
