@@ -16,6 +16,7 @@ from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint, del
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.agenda import CommunityEvent, Rsvp
+from storage.dashboard import FeedbackItem, LoginToken, WebSession
 from storage.ledger import LedgerEntry
 from storage.links import LinkCode, PersonLink
 from storage.models import Base, EventRow, GroupMember, Member
@@ -39,6 +40,9 @@ HANDLED_COLUMNS = {
     ("mod_flags", "member_id"), ("mod_flags", "members"), ("mod_flags", "decided_by"),
     ("mod_trust", "member_id"), ("person_links", "member_id"), ("link_codes", "member_id"),
     ("privacy_optout", "member_id"),
+    ("feedback_items", "member_id"), ("feedback_items", "member_name"), ("feedback_items", "answered_by"),
+    ("web_login_tokens", "member_id"), ("web_login_tokens", "member_name"),
+    ("web_sessions", "member_id"), ("web_sessions", "member_name"),
 }
 
 
@@ -140,6 +144,11 @@ class PrivacyStore:
                 "trust": (await rows(select(tr).where(tr.c.group_pk == group_pk, tr.c.member_id == m)) or [None])[0],
             }
             out["recommendations"] = await rows(select(rec).where(rec.c.group_pk == group_pk, rec.c.member_id == m))
+            fb = FeedbackItem.__table__
+            out["feedback"] = await rows(
+                select(fb.c.text, fb.c.category, fb.c.status, fb.c.created_ts, fb.c.answer, fb.c.first_response_ts, fb.c.closed_ts)
+                .where(fb.c.group_pk == group_pk, fb.c.member_id == m).order_by(fb.c.created_ts)
+            )
             link = await rows(select(pl.c.person_id, pl.c.linked_ts).where(pl.c.platform == platform, pl.c.member_id == m))
             if link:
                 others = await rows(select(pl.c.platform, pl.c.member_id).where(pl.c.person_id == link[0]["person_id"]))
@@ -213,6 +222,10 @@ class PrivacyStore:
             res.kept_trust = bool(spam)
             if not spam:
                 await upd(tr, "member_id", tr.c.group_pk == group_pk, tr.c.member_id == m)
+            fb = FeedbackItem.__table__
+            await upd(fb, "member_id", fb.c.group_pk == group_pk, fb.c.member_id == m,
+                      values={"member_id": p, "member_name": "", "text": "", "answer": ""}, label="feedback erased")
+            await upd(fb, "answered_by", fb.c.group_pk == group_pk, fb.c.answered_by == m)
             ot = OptOut.__table__
             await conn.execute(delete(ot).where(ot.c.group_pk == group_pk, ot.c.member_id == m))
             # Platform-wide rows: the display name, the username, the cross-platform link.
@@ -222,6 +235,9 @@ class PrivacyStore:
             n = (await conn.execute(delete(pl).where(pl.c.platform == platform, pl.c.member_id == m))).rowcount or 0
             res.changed["person_links deleted"] = n
             await conn.execute(delete(lc).where(lc.c.platform == platform, lc.c.member_id == m))
+            # Dashboard sign-in links and sessions name the (admin) member: sign them out.
+            for t in (LoginToken.__table__, WebSession.__table__):
+                await conn.execute(delete(t).where(t.c.platform == platform, t.c.member_id == m))
         return res
 
     # -- retention --------------------------------------------------------------

@@ -42,6 +42,7 @@ async def _rows(bot, table, *where):
 
 async def test_mydata_sends_a_private_json_of_this_group_only(bot):
     await _chat(bot)
+    await bot.say("alice", "/feedback the course videos are too long")
     replies = await bot.replies_to("alice", "/mydata")
     assert len(replies) == 1
     r = replies[0]
@@ -56,10 +57,12 @@ async def test_mydata_sends_a_private_json_of_this_group_only(bot):
     raw = r.file[1].decode()
     assert "g2 secret" not in raw and "from bob" not in raw
     assert "interests" in data and "rsvps" in data and "moderation" in data
+    assert [f["text"] for f in data["feedback"]] == ["the course videos are too long"]
 
 
 async def test_forgetme_only_the_member_can_confirm(bot):
     await _chat(bot)
+    await bot.say("alice", "/feedback the course videos are too long")
     g = bot.group
     total_before = sum(p for _, p in await ledger_of(bot.app).top(g.pk, limit=100))
     ask = (await bot.replies_to("alice", "/forgetme"))[0]
@@ -87,6 +90,11 @@ async def test_forgetme_only_the_member_can_confirm(bot):
     for board in ("points all", "activity all", "influence all"):
         shown = await bot.ask("bob", f"/top {board}")
         assert "anon:" not in shown and "alice" not in shown
+    from storage.dashboard import FeedbackItem
+
+    fb = FeedbackItem.__table__
+    kept = await _rows(bot, fb, fb.c.group_pk == g.pk)
+    assert len(kept) == 1 and kept[0].text == "" and kept[0].member_id.startswith("anon:") and kept[0].member_name == ""
     # The other group is untouched.
     g2 = await bot.app.store.find_group("fake:g2")
     assert await _rows(bot, ev, ev.c.group_pk == g2.pk, ev.c.member_id == "alice", ev.c.text.contains("g2 secret"))
@@ -170,7 +178,7 @@ async def test_retention_runs_as_a_scheduled_job(bot):
 def test_every_member_column_is_handled_by_forget():
     """A new table naming members must be taught to `forget` (or listed as kept here)."""
     kept = {("audit_log", "actor")}  # the admin accountability record; actors are admins and the policy
-    names = ("member", "reporter", "actor", "created_by", "decided_by", "mentions")
+    names = ("member", "reporter", "actor", "_by", "mentions")
     found = {(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.columns
              if any(n in c.name for n in names) and c.name not in ("members_count",)}
     assert found - HANDLED_COLUMNS - kept == set()
