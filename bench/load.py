@@ -1,5 +1,7 @@
 """Load benchmark: a steady stream of messages from 500 members in 50 groups through
 FakeAdapter → pipeline (every installed feature: moderation, points, commands) → store.
+At 1,000 msg/s from 500 members every member sends two messages a second, so the flood
+check rightly flags them: the run includes the cost of those flags and alerts.
 
     python bench/load.py                       # 1,000 msg/s for 60 s into SQLite
     python bench/load.py --rate 1000 --seconds 60 --db postgresql://postgres@127.0.0.1/cbload
