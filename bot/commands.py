@@ -168,7 +168,7 @@ class Router:
             out = await cmd.handler(ctx)
         except UsageError as exc:
             msg = str(exc) or ctx.t("cmd.usage", usage=cmd.usage)
-            return [ctx.reply(msg)], []
+            return [_cap(ctx.reply(msg))], []
         except Exception:
             log.exception("command /%s failed in %s:%s", cmd.name, event.platform, event.group_id)
             return [ctx.reply(ctx.t("cmd.error", name=cmd.name))], []
@@ -195,14 +195,25 @@ class Router:
         return _as_replies(ctx, out), ctx.actions
 
 
+#: Longest reply text a command may send; longer (a 10 MB argument echoed back in a
+#: usage message, say) is cut. Platforms split what is left into messages.
+MAX_REPLY_CHARS = 16_000
+
+
+def _cap(r: Reply) -> Reply:
+    if len(r.text) > MAX_REPLY_CHARS:
+        r.text = r.text[: MAX_REPLY_CHARS - 12] + " … (cut)"
+    return r
+
+
 def _as_replies(ctx: Ctx, out: Any) -> list[Reply]:
     if out is None:
         return []
     if isinstance(out, str):
-        return [ctx.reply(out)]
+        return [_cap(ctx.reply(out))]
     if isinstance(out, Reply):
-        return [out]
-    return [ctx.reply(o) if isinstance(o, str) else o for o in out]
+        return [_cap(out)]
+    return [_cap(ctx.reply(o) if isinstance(o, str) else o) for o in out]
 
 
 async def _help(ctx: Ctx) -> str:
