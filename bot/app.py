@@ -54,6 +54,9 @@ class App:
         #: Feature singletons by name (moderation engine, score cache, scheduler...).
         self.services: dict[str, Any] = {}
         self.on_start: list = []
+        #: Why the app asked to stop itself (a full disk), or None.
+        self.fatal: str | None = None
+        self._stop_requested: asyncio.Event | None = None
         self.on_stop: list = []
         for name in FEATURES:
             importlib.import_module(name).install(self)
@@ -150,6 +153,18 @@ class App:
             return ok
         finally:
             self.metrics.actions.labels(action.platform, action.kind.value, str(ok).lower()).inc()
+
+    @property
+    def stop_requested(self) -> asyncio.Event:
+        """Set when the app cannot go on (see `request_stop`); `run` waits on it."""
+        if self._stop_requested is None:
+            self._stop_requested = asyncio.Event()
+        return self._stop_requested
+
+    def request_stop(self, reason: str) -> None:
+        """Ask `communitybot run` to stop cleanly, e.g. because the disk is full."""
+        self.fatal = self.fatal or reason
+        self.stop_requested.set()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Start, wait until `stop` is set, then stop cleanly."""

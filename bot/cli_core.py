@@ -178,7 +178,12 @@ async def cmd_run(args) -> int:
         loop.add_signal_handler(sig, stop.set)
     STDERR.print(f"communitybot running: {', '.join(a.platform for a in adapters)} (Ctrl-C to stop)")
     await app.start()
-    await stop.wait()
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(app.stop_requested.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for w in waiters:
+        w.cancel()
+    if app.fatal:
+        STDERR.print(f"communitybot: {app.fatal}; stopping cleanly. Nothing unstored was acknowledged.")
     STDERR.print("communitybot: stopping (finishing events in flight)…")
     timeout = app.config.section("bot").shutdown_timeout
     try:
@@ -186,7 +191,7 @@ async def cmd_run(args) -> int:
     except TimeoutError:
         STDERR.print(f"communitybot: shutdown took longer than {timeout:.0f} s; exiting anyway")
         return 1
-    return 0
+    return 3 if app.fatal else 0
 
 
 # -- db --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,6 +69,13 @@ class SpoolKeeper:
         """Keep `event` until the database returns (raises `SpoolFull` when full)."""
         try:
             self.spool.put(event)
+        except (sqlite3.OperationalError, OSError) as err:
+            # The spool cannot be written either (a full disk, usually): refuse the event,
+            # so the platform keeps it, and stop cleanly rather than limp on.
+            reason = f"cannot store or spool events: {err}"
+            log.critical("%s; stopping (free some space and start again)", reason)
+            self.app.request_stop(reason)
+            raise
         except SpoolFull:
             log.error("database down and the spool is full: event %s in %s:%s NOT stored",
                       event.key, event.platform, event.group_id)
