@@ -1,0 +1,158 @@
+"""Onboarding through the FakeAdapter harness: welcome, rules, the join gate on the fake
+clock, the raid gate, introductions and /profile."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from adapters.base import ActionKind
+from bot.testing import BotHarness
+
+GATE_ON = """
+[onboarding]
+gate = "question"
+gate_minutes = 3.0
+intro_tags = ["python", "statistics", "career"]
+"""
+
+
+@pytest.fixture
+async def gated(tmp_path):
+    h = await BotHarness.create(tmp_path, config=GATE_ON)
+    yield h
+    await h.close()
+
+
+def svc(bot):
+    return bot.app.services["onboarding"]
+
+
+def gate_message(bot, member: str):
+    return next(r for r in reversed(bot.adapter.sent) if r.buttons and r.buttons[0][0].data.startswith("gate:") and f"@{member}" in r.text or (r.buttons and r.buttons[0][0].data.startswith("gate:") and member in r.text))
+
+
+def answer_of(reply) -> str:
+    a, b = re.search(r"(\d+) \+ (\d+)", reply.text).groups()
+    return str(int(a) + int(b))
+
+
+def kinds(bot, member: str) -> list[str]:
+    return [a.kind.value for a in bot.adapter.actions if a.member_id == member]
+
+
+async def test_welcome_uses_placeholders_and_is_deleted_later(bot):
+    await bot.say("admin", "/setrules Be kind. No ads.")
+    out = await bot.ask("admin", "/setwelcome Hi {name}, welcome to {group}! Rules: {rules}")
+    assert "Hi admin, welcome to Course 101! Rules: Be kind. No ads." in out
+    start = len(bot.adapter.sent)
+    await bot.join("dana")
+    (welcome,) = bot.adapter.sent[start:]
+    assert welcome.text.startswith("Hi dana, welcome to Course 101! Rules: Be kind. No ads.")
+    assert any(b.data.startswith("intro:w:dana:") for row in welcome.buttons for b in row)
+    mid = bot.adapter.sent_ids[start]
+    await bot.later(9 * 60)
+    await svc(bot).run_due()
+    assert not [a for a in bot.adapter.actions if a.kind is ActionKind.DELETE]
+    await bot.later(2 * 60)
+    ran = await svc(bot).run_due()
+    assert ("delete", f"g1:{mid}") in ran
+    assert [a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE] == [mid]
+
+
+async def test_rules_and_admin_only_setters(bot):
+    assert "no rules written down" in await bot.ask("alice", "/rules")
+    assert "Only admins" in await bot.ask("alice", "/setrules anything goes")
+    await bot.say("admin", "/setrules 1. Be kind\n2. Stay on topic")
+    assert "1. Be kind\n2. Stay on topic" in await bot.ask("alice", "/rules")
+    assert "Unknown placeholder {nick}" in await bot.ask("admin", "/setwelcome Hi {nick}")
+
+
+async def test_newcomer_is_restricted_then_released_by_the_right_answer(gated):
+    bot = gated
+    await bot.join("dana")
+    assert kinds(bot, "dana") == ["mute"]
+    gate = bot.adapter.sent[-1]
+    gate_id = bot.adapter.sent_ids[-1]
+    assert "@" not in gate.text or "dana" in gate.text
+    assert len(gate.buttons[0]) == 4
+    replies = await bot.press("dana", f"gate:{gate.buttons[0][0].data.split(':')[1]}:{answer_of(gate)}", message_id=gate_id)
+    assert kinds(bot, "dana") == ["mute", "unmute"]
+    assert [a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE] == [gate_id]
+    assert any("welcome" in r.text.lower() for r in replies)
+    (g,) = await svc(bot).store.gates(bot.group.pk)
+    assert g["status"] == "passed"
+    # The deadline passing later changes nothing.
+    await bot.later(600)
+    await svc(bot).run_due()
+    assert "kick" not in kinds(bot, "dana")
+
+
+async def test_silent_newcomer_is_removed_after_the_time_limit(gated):
+    bot = gated
+    await bot.join("bot123")
+    gate_id = bot.adapter.sent_ids[-1]
+    await bot.later(170)
+    await svc(bot).run_due()
+    assert kinds(bot, "bot123") == ["mute"]
+    await bot.later(20)
+    await svc(bot).run_due()
+    assert kinds(bot, "bot123") == ["mute", "kick"]
+    assert gate_id in [a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE]
+    (g,) = await svc(bot).store.gates(bot.group.pk)
+    assert g["status"] == "timeout"
+
+
+async def test_wrong_answer_gets_a_new_question_then_removal(gated):
+    bot = gated
+    await bot.join("dana")
+    gate = bot.adapter.sent[-1]
+    gid = gate.buttons[0][0].data.split(":")[1]
+    wrong = next(b.data.split(":")[2] for b in gate.buttons[0] if b.data.split(":")[2] != answer_of(gate))
+    replies = await bot.press("dana", f"gate:{gid}:{wrong}", message_id=bot.adapter.sent_ids[-1])
+    assert any("1 attempt(s) left" in r.text for r in replies)
+    edited = next(r for r in replies if r.edit_message_id)
+    assert kinds(bot, "dana") == ["mute"]
+    wrong2 = next(b.data.split(":")[2] for b in edited.buttons[0] if b.data.split(":")[2] != answer_of(edited))
+    await bot.press("dana", f"gate:{gid}:{wrong2}")
+    assert kinds(bot, "dana") == ["mute", "kick"]
+
+
+async def test_others_cannot_answer_for_the_newcomer_but_admins_can_let_them_in(gated):
+    bot = gated
+    await bot.join("dana")
+    gate = bot.adapter.sent[-1]
+    gid = gate.buttons[0][0].data.split(":")[1]
+    (r,) = await bot.press("mallory", f"gate:{gid}:{answer_of(gate)}")
+    assert r.ephemeral and "for dana" in r.text
+    assert kinds(bot, "dana") == ["mute"]
+    await bot.press("admin", f"gate:{gid}:whatever")
+    assert kinds(bot, "dana") == ["mute", "unmute"]
+
+
+async def test_admins_and_members_from_before_the_gate_are_never_gated(tmp_path):
+    bot = await BotHarness.create(tmp_path, admins=("admin", "ada"))
+    try:
+        await bot.say("alice", "hello all")  # alice is known before the gate goes on
+        await bot.say("admin", "/gate button")
+        await bot.leave("alice")
+        await bot.join("alice")
+        await bot.join("ada")  # an admin
+        assert kinds(bot, "alice") == [] and kinds(bot, "ada") == []
+        await bot.join("newbie")
+        assert kinds(bot, "newbie") == ["mute"]
+        assert bot.adapter.sent[-1].buttons[0][0].data.endswith(":ok")
+    finally:
+        await bot.close()
+
+
+async def test_welcome_is_in_chinese_for_a_zh_group(tmp_path):
+    bot = await BotHarness.create(tmp_path, config='[bot]\nlanguage = "zh-CN"\n[onboarding]\nintro_tags = ["python"]\n')
+    try:
+        await bot.join("xiaoming")
+        text = bot.adapter.sent[-1].text
+        assert "欢迎" in text and "xiaoming" in text and "你对什么感兴趣" in text
+        assert bot.adapter.sent[-1].buttons[-1][0].text == "完成"
+    finally:
+        await bot.close()
