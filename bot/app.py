@@ -24,7 +24,7 @@ from storage.store import EventStore, GroupInfo
 log = logging.getLogger(__name__)
 
 #: Feature modules installed into every app, in order. Each has `install(app)`.
-FEATURES: list[str] = ["bot.health", "bot.onboarding"]
+FEATURES: list[str] = ["bot.health", "bot.admin_config", "bot.onboarding"]
 
 
 class App:
@@ -63,6 +63,7 @@ class App:
 
     async def start(self) -> None:
         """Start every adapter and the registered start hooks."""
+        await self.pipeline.spool.resume()
         for hook in self.on_start:
             await hook(self)
         for adapter in self.adapters.values():
@@ -80,6 +81,7 @@ class App:
                 await hook(self)
             except Exception:
                 log.exception("stop hook failed")
+        await self.pipeline.spool.close()
         await self.store.close()
 
     async def language(self, group: GroupInfo) -> str:

@@ -45,7 +45,7 @@ class Ctx:
     payload: str = ""
     actions: list[Action] = field(default_factory=list)
 
-    def t(self, key: str, **kw: Any) -> str:
+    def t(self, key: str, /, **kw: Any) -> str:
         """Translate `key` into the group's language."""
         return i18n.t(self.lang, key, **kw)
 

@@ -60,6 +60,9 @@ class DatabaseSettings:
     """Where the event store lives."""
 
     url: str = setting(DEFAULT_DB_URL, "sqlite:///FILE (default) or postgresql://USER@HOST/DB.")
+    spool_path: str = setting("", "File that holds events while the database is unreachable (default: beside the SQLite file, else ./communitybot-spool.db).")
+    spool_max_events: int = setting(100_000, "Most events the spool holds during an outage.")
+    retry_seconds: float = setting(5.0, "How often to check whether the database is back during an outage.")
 
 
 SECTIONS: dict[str, type] = {"bot": BotSettings, "database": DatabaseSettings}

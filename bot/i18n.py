@@ -40,7 +40,7 @@ class _Safe(dict):
         return "{" + key + "}"
 
 
-def t(lang: str | None, key: str, **kw: object) -> str:
+def t(lang: str | None, key: str, /, **kw: object) -> str:
     """The text for `key` in `lang` (English if missing), with `{placeholders}` filled."""
     lang = normalise_language(lang)
     text = _CATALOG[lang].get(key) or _CATALOG[DEFAULT_LANGUAGE].get(key)

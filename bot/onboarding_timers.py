@@ -38,7 +38,7 @@ class OnboardingService:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.store = OnboardingStore(app.store.engine, app.store._insert)
+        self._store: OnboardingStore | None = None
         self._next_due: float | None = None
         self._known_due = False
         self._task: asyncio.Task | None = None
@@ -47,6 +47,14 @@ class OnboardingService:
         #: (group pk, member id) → {"pending", "released_ts", "warm"}: read once per
         #: member per process, dropped whenever onboarding changes it.
         self.members: dict[tuple[int, str], dict[str, Any]] = {}
+
+    @property
+    def store(self) -> OnboardingStore:
+        """The onboarding tables (built on first use: an app may be made without a store
+        to list its commands)."""
+        if self._store is None:
+            self._store = OnboardingStore(self.app.store.engine, self.app.store._insert)
+        return self._store
 
     def now_ts(self) -> float:
         """The app clock as epoch seconds."""

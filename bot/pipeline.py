@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from adapters.base import Action, Reply
 from bot import i18n
 from bot.logs import bind_event
+from bot.outage import SpoolKeeper, is_db_down
 from storage.events import Event, EventKind
 from storage.store import GroupInfo
 
@@ -51,6 +52,7 @@ class Pipeline:
         self.app = app
         self.steps: list[tuple[str, Step]] = [("commands", _commands_step)]
         self.latencies: list[float] = []
+        self.spool = SpoolKeeper(app, self._handle)
 
     def add_step(self, name: str, fn: Step, before: str | None = "commands") -> None:
         """Insert a step (before "commands" by default, so moderation runs first)."""
@@ -60,8 +62,24 @@ class Pipeline:
         else:
             self.steps.append((name, fn))
 
-    async def handle(self, event: Event) -> Turn:
-        """Store the event and run every step on it; never raises for a step's fault."""
+    async def handle(self, event: Event) -> Turn | None:
+        """Store the event and run every step on it; never raises for a step's fault.
+
+        While the database is unreachable the event goes to the local spool instead
+        (returns None) and is processed when the database returns, in arrival order.
+        """
+        if self.spool.active:
+            await self.spool.hold(event)
+            return None
+        try:
+            return await self._handle(event)
+        except Exception as exc:
+            if not is_db_down(exc):
+                raise
+            await self.spool.hold(event, exc)
+            return None
+
+    async def _handle(self, event: Event) -> Turn:
         t0 = time.perf_counter()
         app = self.app
         group = await app.store.ensure_group(event.platform, event.group_id, event.group_title)

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import make_engine, upgrade
 from storage.events import Event, EventKind
-from storage.models import AuditEntry, Channel, EventRow, Group, GroupMember, Member, Setting
+from storage.models import Channel, EventRow, Group, GroupMember, Member
+from storage.records import RecordsMixin
 
 #: Rows per INSERT batch: large enough to amortise round trips, small enough to keep
 #: memory flat on a 1 GB import.
@@ -84,7 +85,7 @@ def row_to_event(r: Any, platform: str, group_id: str, names: dict[str, str] | N
     )
 
 
-class EventStore:
+class EventStore(RecordsMixin):
     """Idempotent store of `Event`s and the records around them.
 
     Open with `await EventStore.open(url)`, which applies migrations first. Appending
@@ -364,111 +365,3 @@ class EventStore:
             q = q.where(EventRow.kind == kind.value)
         async with self.engine.connect() as conn:
             return int((await conn.execute(q)).scalar() or 0)
-
-    # -- members -----------------------------------------------------------------
-    async def member_names(self, platform: str) -> dict[str, str]:
-        """Display names of a platform's members by member id."""
-        async with self.engine.connect() as conn:
-            return await self._names(conn, platform)
-
-    async def find_member(self, group: GroupInfo, ref: str) -> str | None:
-        """Resolve "@name", a display name or an id to a member id of the group."""
-        ref = ref.lstrip("@").strip()
-        if not ref:
-            return None
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(Member.member_id, Member.name, Member.username)
-                    .join(GroupMember, GroupMember.member_id == Member.member_id)
-                    .where(GroupMember.group_pk == group.pk, Member.platform == group.platform)
-                )
-            ).all()
-        for pred in (
-            lambda r: r.member_id == ref,
-            lambda r: (r.username or "").casefold() == ref.casefold(),
-            lambda r: (r.name or "").casefold() == ref.casefold(),
-        ):
-            for r in rows:
-                if pred(r):
-                    return r.member_id
-        return None
-
-    async def group_members(self, group_pk: int) -> list[dict[str, Any]]:
-        """Members of a group with their role and first time seen."""
-        async with self.engine.connect() as conn:
-            g = (await conn.execute(select(Group).where(Group.id == group_pk))).one()
-            rows = (
-                await conn.execute(
-                    select(GroupMember, Member.name, Member.is_bot)
-                    .join(
-                        Member,
-                        (Member.member_id == GroupMember.member_id) & (Member.platform == g.platform),
-                        isouter=True,
-                    )
-                    .where(GroupMember.group_pk == group_pk)
-                    .order_by(GroupMember.first_ts)
-                )
-            ).all()
-        return [
-            {"member_id": gm.member_id, "role": gm.role, "first_ts": gm.first_ts, "name": name or gm.member_id, "is_bot": bool(is_bot)}
-            for gm, name, is_bot in rows
-        ]
-
-    async def role(self, group_pk: int, member_id: str) -> str | None:
-        """The member's role in the group as the bot recorded it, or None if unseen."""
-        async with self.engine.connect() as conn:
-            return (
-                await conn.execute(
-                    select(GroupMember.role).where(
-                        GroupMember.group_pk == group_pk, GroupMember.member_id == member_id
-                    )
-                )
-            ).scalar()
-
-    async def set_role(self, group_pk: int, member_id: str, role: str) -> None:
-        """Record a member's role (member, moderator, admin, owner) in a group."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                self._insert(GroupMember.__table__)
-                .values(group_pk=group_pk, member_id=member_id, role=role, first_ts=_time.time())
-                .on_conflict_do_update(index_elements=["group_pk", "member_id"], set_={"role": role})
-            )
-        self._group_members.add((group_pk, member_id))
-
-    # -- settings and audit ------------------------------------------------------
-    async def get_settings(self, group_pk: int) -> dict[str, Any]:
-        """Every per-group override of the group, key → value."""
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(select(Setting.key, Setting.value).where(Setting.group_pk == group_pk))).all()
-        return {k: json.loads(v) for k, v in rows}
-
-    async def set_setting(self, group_pk: int, key: str, value: Any) -> None:
-        """Set a per-group override (JSON-serialisable value)."""
-        data = json.dumps(value, ensure_ascii=False)
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                self._insert(Setting.__table__)
-                .values(group_pk=group_pk, key=key, value=data)
-                .on_conflict_do_update(index_elements=["group_pk", "key"], set_={"value": data})
-            )
-
-    async def audit(self, group_pk: int, actor: str, action: str, detail: dict | str = "") -> None:
-        """Append to the group's audit log."""
-        text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, default=str)
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                AuditEntry.__table__.insert().values(
-                    group_pk=group_pk, ts=_time.time(), actor=actor, action=action, detail=text
-                )
-            )
-
-    async def audit_log(self, group_pk: int, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest audit entries of a group."""
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(AuditEntry).where(AuditEntry.group_pk == group_pk).order_by(AuditEntry.ts.desc(), AuditEntry.id.desc()).limit(limit)
-                )
-            ).all()
-        return [{"ts": r.ts, "actor": r.actor, "action": r.action, "detail": r.detail} for r in rows]

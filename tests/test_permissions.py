@@ -1,0 +1,83 @@
+"""Every admin-only command and button the router knows refuses a member and changes
+nothing. The lists come from the router, so a new admin command is covered at once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+import storage.schema  # noqa: F401  - every table on Base.metadata
+from bot.app import App
+from bot.config import load_config
+from storage.models import Base
+
+#: Tables a refused command may touch: its own message is stored, its author recorded.
+_ALLOWED = {"events", "members", "group_members", "channels", "groups"}
+
+
+async def snapshot(app) -> dict:
+    out = {}
+    async with app.store.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name in _ALLOWED:
+                continue
+            rows = (await conn.execute(select(table))).all()
+            out[table.name] = sorted(map(repr, rows))
+    return out
+
+
+def _app_routes():
+    # A throwaway app (no store needed) to list what the router registers.
+    app = App.__new__(App)
+    App.__init__(app, load_config(None), store=None)  # type: ignore[arg-type]
+    return app.router
+
+
+ROUTER = _app_routes()
+ADMIN_COMMANDS = sorted(n for n, c in ROUTER.commands.items() if c.admin)
+ADMIN_BUTTONS = sorted(p for p, b in ROUTER.buttons.items() if b.admin)
+
+
+def test_there_are_admin_commands():
+    assert "config" in ADMIN_COMMANDS
+
+
+@pytest.mark.parametrize("name", ADMIN_COMMANDS)
+async def test_admin_command_refuses_a_member(bot, name):
+    await bot.say("admin", "hello")  # the group exists with an admin
+    await bot.say("mallory", "hi")
+    before = await snapshot(bot.app)
+    sent_before, actions_before = len(bot.adapter.sent), len(bot.adapter.actions)
+    for args in ("", " set bot.language zh-CN", " @admin 100 because", " add Coupon 10 5", " 1"):
+        out = await bot.ask("mallory", f"/{name}{args}")
+        assert f"/{name}" in out and ("admin" in out.lower() or "管理员" in out), out
+    assert await snapshot(bot.app) == before
+    assert len(bot.adapter.actions) == actions_before
+    assert all(r.group_id == bot.group_id for r in bot.adapter.sent[sent_before:])
+
+
+@pytest.mark.parametrize("prefix", ADMIN_BUTTONS or ["__none__"])
+async def test_admin_button_refuses_a_member(bot, prefix):
+    if prefix == "__none__":
+        pytest.skip("no admin buttons registered")
+    await bot.say("admin", "hello")
+    await bot.say("mallory", "hi")
+    before = await snapshot(bot.app)
+    actions_before = len(bot.adapter.actions)
+    for payload in (f"{prefix}:1", f"{prefix}:ban:1", f"{prefix}:approve:1", f"{prefix}:x:y:z"):
+        replies = await bot.press("mallory", payload)
+        assert replies and all(r.private_to == "mallory" for r in replies)
+    assert await snapshot(bot.app) == before
+    assert len(bot.adapter.actions) == actions_before
+
+
+async def test_config_set_and_show_by_admin(bot):
+    assert "bot.language 已设为" in await bot.ask("admin", "/config set bot.language zh-CN")  # answered in the new language
+    assert "bot.language" in await bot.ask("admin", "/config show bot")
+    assert "只有管理员" in await bot.ask("mallory", "/config set bot.language en")
+    assert "可用命令" in await bot.ask("mallory", "/help")  # replies now in Chinese
+    out = await bot.ask("admin", "/config set bot.timezone Mars/Base")
+    assert "bot.timezone" in out and "Mars/Base" in out
+    assert "没有设置项" in await bot.ask("admin", "/config set nosuch.key 1")
+    [entry, *_] = await bot.app.store.audit_log(bot.group.pk)
+    assert entry["action"] == "config.set" and "zh-CN" in entry["detail"] and entry["actor"] == "admin"
