@@ -156,3 +156,110 @@ async def test_welcome_is_in_chinese_for_a_zh_group(tmp_path):
         assert bot.adapter.sent[-1].buttons[-1][0].text == "完成"
     finally:
         await bot.close()
+
+
+async def test_join_burst_turns_the_gate_on_and_tells_moderators_once(tmp_path):
+    bot = await BotHarness.create(tmp_path, config='[onboarding]\nraid_joins = 5\nraid_seconds = 60.0\nraid_gate = "button"\n')
+    try:
+        await bot.join("early")  # long before the raid: never gated
+        await bot.later(3600)
+        for i in range(12):
+            await bot.join(f"spam{i}")
+        alerts = [r for r in bot.adapter.sent if "Join raid" in r.text]
+        assert len(alerts) == 1
+        assert "5 joins within 60s" in alerts[0].text and "button" in alerts[0].text
+        # The raid's first accounts (before the gate went up) are gated too, then every later one.
+        gated = {a.member_id for a in bot.adapter.actions if a.kind is ActionKind.MUTE}
+        assert gated == {f"spam{i}" for i in range(12)}
+        assert "early" not in gated
+        await bot.later(200)
+        await svc(bot).run_due()
+        kicked = {a.member_id for a in bot.adapter.actions if a.kind is ActionKind.KICK}
+        assert kicked == gated
+        assert "button" in await bot.ask("admin", "/gate")
+        # After the raid gate's time, joins are welcomed without a gate again.
+        await bot.later(31 * 60)
+        await bot.join("calm")
+        assert "calm" not in {a.member_id for a in bot.adapter.actions}
+        assert len([r for r in bot.adapter.sent if "Join raid" in r.text]) == 1
+    finally:
+        await bot.close()
+
+
+async def test_a_gated_member_who_writes_anyway_is_deleted_and_leaving_closes_the_gate(gated):
+    bot = gated
+    await bot.join("dana")
+    gate_id = bot.adapter.sent_ids[-1]
+    msg = await bot.say("dana", "buy followers http://x.example")
+    assert any(a.kind is ActionKind.DELETE and a.message_id == msg.message_id for a in bot.adapter.actions)
+    await bot.leave("dana")
+    (g,) = await svc(bot).store.gates(bot.group.pk)
+    assert g["status"] == "left"
+    assert gate_id in [a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE]
+    await bot.later(600)
+    await svc(bot).run_due()
+    assert "kick" not in kinds(bot, "dana")
+
+
+async def test_the_gate_survives_a_restart(tmp_path):
+    bot = await BotHarness.create(tmp_path, config=GATE_ON)
+    await bot.join("dana")
+    start = bot.clock.now()
+    await bot.close()
+    again = await BotHarness.create(tmp_path, config=GATE_ON)
+    try:
+        again.clock.set(start)
+        again.clock.advance(300)
+        await again.app.services["onboarding"].run_due()
+        assert [a.kind for a in again.adapter.actions] == [ActionKind.KICK, ActionKind.DELETE]
+    finally:
+        await again.close()
+
+
+async def pick(bot, member: str, *tags: str) -> list:
+    welcome_id = next(i for i, r in zip(reversed(bot.adapter.sent_ids), reversed(bot.adapter.sent), strict=True)
+                      if any(b.data.startswith(f"intro:w:{member}:") for row in r.buttons for b in row))
+    for t in tags:
+        await bot.press(member, f"intro:w:{member}:{t}", message_id=welcome_id)
+    return await bot.press(member, f"intro:w:{member}:=done", message_id=welcome_id)
+
+
+async def test_introductions_suggest_matching_members_and_never_opted_out_ones(bot):
+    await bot.say("admin", "/config set onboarding.intro_tags python, statistics, career")
+    for who, tags in {"chen": ["python"], "olga": ["python", "statistics"], "omar": ["python"], "zoe": ["career"]}.items():
+        await bot.say(who, "/intro")
+        for t in tags:
+            await bot.press(who, f"intro:p:{who}:{t}")
+        await bot.press(who, f"intro:p:{who}:=done")
+    await bot.say("chen", "/intro on")
+    await bot.say("omar", "/intro off")
+    for who in ("chen", "olga", "omar", "zoe"):
+        await bot.say(who, f"hi, I'm {who}")
+    await bot.join("dana")
+    start = len(bot.adapter.sent)
+    replies = await pick(bot, "dana", "python")
+    suggestion = next(r for r in replies if "match" in r.text)
+    assert "chen" in suggestion.text and "olga" in suggestion.text
+    assert "omar" not in suggestion.text and "zoe" not in suggestion.text
+    # Only chen opted in: only chen is told, privately.
+    notes = [r for r in bot.adapter.sent[start:] if r.private_to and not r.ephemeral]
+    assert [(r.private_to, "dana" in r.text and "python" in r.text) for r in notes] == [("chen", True)]
+    # The welcome was edited to show the picks and lose its buttons.
+    edit = next(r for r in replies if r.edit_message_id)
+    assert "Your picks: python" in edit.text and edit.buttons == []
+
+
+async def test_only_the_newcomer_can_pick_their_interests(bot):
+    await bot.join("dana")
+    (r,) = await bot.press("mallory", "intro:w:dana:programming")
+    assert r.ephemeral and "for dana" in r.text
+    assert (await bot.app.services["onboarding"].store.member(bot.group.pk, "mallory"))["tags"] == []
+
+
+async def test_profile_starts_from_the_picks(bot):
+    await bot.join("dana")
+    await pick(bot, "dana", "data", "ai")
+    out = await bot.ask("dana", "/profile")
+    assert "data 50%" in out and "ai 50%" in out and "introduction" in out
+    assert "has not picked" in await bot.ask("alice", "/profile")
+    assert "/intro" in await bot.ask("alice", "/intro status") or "—" in await bot.ask("alice", "/intro status")
