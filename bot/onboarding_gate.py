@@ -170,6 +170,9 @@ async def open_gate(app: App, group: GroupInfo, s: OnboardingSettings, mode: str
     question, answer, choices = make_question() if mode == "question" else ("", "ok", [])
     gid = await svc.store.create_gate(group.pk, member_id, mode, answer, question, now, now + s.gate_minutes * 60, channel_id)
     svc_forget(svc, group.pk, member_id)
+    earlier = svc.welcomes.pop((group.pk, member_id), None)
+    if earlier is not None:
+        await svc.delete_now(group, earlier[0], earlier[1])
     # The restriction outlives the deadline by an hour so a bot that is down does not
     # leave anyone muted forever; the timer removes them long before that.
     await app.act(Action(ActionKind.MUTE, group.platform, group.group_id, member_id,

@@ -47,6 +47,9 @@ class OnboardingService:
         #: (group pk, member id) → {"pending", "released_ts", "warm"}: read once per
         #: member per process, dropped whenever onboarding changes it.
         self.members: dict[tuple[int, str], dict[str, Any]] = {}
+        #: (group pk, member id) → (message id, channel) of their latest welcome, so a
+        #: raid account gated after its welcome loses the welcome too.
+        self.welcomes: dict[tuple[int, str], tuple[str, str]] = {}
 
     @property
     def store(self) -> OnboardingStore:

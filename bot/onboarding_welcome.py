@@ -62,6 +62,7 @@ async def welcome(app: App, group: GroupInfo, member_id: str, name: str, usernam
     await app.store.audit(group.pk, "onboarding", "welcome", {"member": member_id})
     if sent.ok and sent.message_id:
         await svc.delete_later(group, sent.message_id, channel_id)
+        svc.welcomes[(group.pk, member_id)] = (sent.message_id, channel_id)
         return sent.message_id
     return None
 

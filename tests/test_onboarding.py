@@ -163,8 +163,11 @@ async def test_join_burst_turns_the_gate_on_and_tells_moderators_once(tmp_path):
     try:
         await bot.join("early")  # long before the raid: never gated
         await bot.later(3600)
+        welcomes = {}
         for i in range(12):
             await bot.join(f"spam{i}")
+            if i < 4:  # before the gate goes up: welcomed (and those welcomes go when it does)
+                welcomes[f"spam{i}"] = bot.adapter.sent_ids[-1]
         alerts = [r for r in bot.adapter.sent if "Join raid" in r.text]
         assert len(alerts) == 1
         assert "5 joins within 60s" in alerts[0].text and "button" in alerts[0].text
@@ -172,6 +175,8 @@ async def test_join_burst_turns_the_gate_on_and_tells_moderators_once(tmp_path):
         gated = {a.member_id for a in bot.adapter.actions if a.kind is ActionKind.MUTE}
         assert gated == {f"spam{i}" for i in range(12)}
         assert "early" not in gated
+        deleted = {a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE}
+        assert set(welcomes.values()) <= deleted
         await bot.later(200)
         await svc(bot).run_due()
         kicked = {a.member_id for a in bot.adapter.actions if a.kind is ActionKind.KICK}
