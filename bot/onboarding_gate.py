@@ -305,14 +305,35 @@ async def warmup_step(app: App, turn: Turn) -> None:
     if st["released_ts"] is None:
         return
     s = await svc.settings(turn.group)
+    mod = app.services.get("moderation")
     if st["warm"] >= s.warmup_messages:
+        if not st.get("restored") and mod is not None and hasattr(mod, "member_window"):
+            # Warm-up is over: give moderation back its own view (first seen at the join).
+            w = await mod.member_window(turn.group, e)
+            w.first_ts = (await mod.trust_record(turn.group, e.member_id)).first_ts
+            w.messages = max(w.messages, st["warm"])
+            st["restored"] = True
         return
     if e.kind is not EventKind.EDIT:
         st["warm"] = await svc.store.count_warm(turn.group.pk, e.member_id)
     turn.notes["onboarding_warmup"] = st["warm"]
-    mod = app.services.get("moderation")
     if mod is not None and hasattr(mod, "member_window"):
-        w = await mod.member_window(turn.group, e)
-        # "New" for the newcomer check: seen just now, this many messages since the gate.
+        await keep_new(mod, turn, st)
+
+
+async def keep_new(mod, turn: Turn, st: dict[str, Any]) -> None:
+    """Make moderation's newcomer check see a warming-up member as new, by its own rules:
+    "first seen" now (new by hours) with the true count since the gate, or, when the
+    group judges by message count alone, a count inside `first_messages`."""
+    e = turn.event
+    w = await mod.member_window(turn.group, e)
+    newcomer = (await mod.settings(turn.group)).checks.get("newcomer")
+    first_hours = float(getattr(newcomer, "first_hours", 24.0))
+    first_messages = int(getattr(newcomer, "first_messages", 3))
+    seen = st["warm"] - (0 if e.kind is EventKind.EDIT else 1)  # the screener counts this message itself
+    if first_hours > 0:
         w.first_ts = e.time.timestamp()
-        w.messages = max(st["warm"] - 1, 0)
+        w.messages = max(seen, 0)
+    else:
+        w.first_ts = st["released_ts"]
+        w.messages = max(min(seen, first_messages - 1), 0)

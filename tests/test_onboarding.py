@@ -25,6 +25,17 @@ async def gated(tmp_path):
     await h.close()
 
 
+def raid_config(joins: int, seconds: float, **onboarding: str) -> str:
+    """Raid thresholds where they are read: moderation's [check_raid] when installed."""
+    from bot.config import SECTIONS
+
+    lines = ["[onboarding]", f"raid_joins = {joins}", f"raid_seconds = {seconds}"]
+    lines += [f'{k} = "{v}"' for k, v in onboarding.items()]
+    if "check_raid" in SECTIONS:
+        lines += ["[check_raid]", f"joins = {joins}", f"join_seconds = {seconds}"]
+    return "\n".join(lines) + "\n"
+
+
 def svc(bot):
     return bot.app.services["onboarding"]
 
@@ -159,7 +170,7 @@ async def test_welcome_is_in_chinese_for_a_zh_group(tmp_path):
 
 
 async def test_join_burst_turns_the_gate_on_and_tells_moderators_once(tmp_path):
-    bot = await BotHarness.create(tmp_path, config='[onboarding]\nraid_joins = 5\nraid_seconds = 60.0\nraid_gate = "button"\n')
+    bot = await BotHarness.create(tmp_path, config=raid_config(5, 60.0, raid_gate="button"))
     try:
         await bot.join("early")  # long before the raid: never gated
         await bot.later(3600)
@@ -168,7 +179,7 @@ async def test_join_burst_turns_the_gate_on_and_tells_moderators_once(tmp_path):
             await bot.join(f"spam{i}")
             if i < 4:  # before the gate goes up: welcomed (and those welcomes go when it does)
                 welcomes[f"spam{i}"] = bot.adapter.sent_ids[-1]
-        alerts = [r for r in bot.adapter.sent if "Join raid" in r.text]
+        alerts = [r for r in bot.adapter.sent if "Join gate switched on" in r.text]
         assert len(alerts) == 1
         assert "5 joins within 60s" in alerts[0].text and "button" in alerts[0].text
         # The raid's first accounts (before the gate went up) are gated too, then every later one.
@@ -186,7 +197,7 @@ async def test_join_burst_turns_the_gate_on_and_tells_moderators_once(tmp_path):
         await bot.later(31 * 60)
         await bot.join("calm")
         assert "calm" not in {a.member_id for a in bot.adapter.actions}
-        assert len([r for r in bot.adapter.sent if "Join raid" in r.text]) == 1
+        assert len([r for r in bot.adapter.sent if "Join gate switched on" in r.text]) == 1
     finally:
         await bot.close()
 

@@ -24,7 +24,7 @@ async def test_demo_welcomes_newcomers_and_the_raid_fails_the_gate(tmp_path):
         await demo(app, group, Console(file=buf, width=200))
         text = buf.getvalue()
         assert text.count("joins, picks") == 3 and "Welcome to Course 101" in text
-        assert "Join raid" in text and "20 of 20 raid accounts failed the gate" in text
+        assert "Join gate switched on" in text and "20 of 20 raid accounts failed the gate" in text
         gates = await app.services["onboarding"].store.gates(group.pk)
         assert len(gates) == 20 and {g["status"] for g in gates} == {"timeout"}
         # The demo leaves the app as it found it.

@@ -49,6 +49,8 @@ async def harness(tmp_path, fake, monkeypatch, extra: str) -> TgHarness:
     text = h.config_text()
     if "[moderation]" in text and "[moderation]" not in _sections():
         text = text.replace(f'[moderation]\nalerts_chat = "{MODS}"\n', "")
+    if "[check_raid]" in _sections():  # moderation installed: its raid thresholds count
+        text += "[check_raid]\njoins = 4\njoin_seconds = 60.0\n"
     # The bot's clock is a fake one, started at the time the harness stamps updates with.
     h.app = await App.create(load_config_text(text), h.db_url, FakeClock(datetime.fromtimestamp(time.time() - 3600, UTC)))
     return await h.start()
@@ -157,8 +159,8 @@ async def test_join_burst_raises_the_gate_and_tells_moderators_once(tmp_path, fa
     try:
         for i in range(8):
             await join(h, user(300 + i, f"moon{i}"))
-        mods = h.sent_texts(MODS) or [t for t in h.sent_texts() if "Join raid" in t]
-        raid_alerts = [t for t in mods if "Join raid" in t]
+        mods = h.sent_texts(MODS) or [t for t in h.sent_texts() if "Join gate switched on" in t]
+        raid_alerts = [t for t in mods if "Join gate switched on" in t]
         assert len(raid_alerts) == 1 and "4 joins within 60s" in raid_alerts[0]
         assert {int(c.params["user_id"]) for c in fake.called("restrictChatMember")} == set(range(300, 308))
     finally:
