@@ -82,6 +82,9 @@ async def demo(app: App, group: GroupInfo, out) -> None:
     try:
         tags = await tags_for(app, group, s)
         learned = await scoring_member_tags(app, group)
+        # A newcomer whose own messages name no tag picks what the group talks about most.
+        counts = Counter(t for shares in learned.values() for t in shares if t in tags)
+        popular = [t for t, _ in counts.most_common()] + [t for t in tags if t not in counts]
         out.print(f"Replaying {len(newcomers)} newcomers' joins and the raid of {len(raid)} accounts through onboarding "
                   f"(gate: {s.gate}; a join raid switches on the {s.raid_gate} gate for {s.raid_gate_minutes:g} min).")
         for e in newcomers:
@@ -91,7 +94,7 @@ async def demo(app: App, group: GroupInfo, out) -> None:
             if len(fake.sent) == start:
                 continue
             welcome, wid = fake.sent[start], fake.sent_ids[start]
-            mine = [t for t, _ in sorted(learned.get(e.member_id, {}).items(), key=lambda x: -x[1]) if t in tags][:2] or tags[:1]
+            mine = [t for t, _ in sorted(learned.get(e.member_id, {}).items(), key=lambda x: -x[1]) if t in tags][:2] or popular[:1]
             app.clock.advance(40)
             for t in mine:
                 await _press(app, group, e, f"intro:w:{e.member_id}:{t}", wid)

@@ -277,5 +277,6 @@ async def test_profile_starts_from_the_picks(bot):
     await pick(bot, "dana", "data", "ai")
     out = await bot.ask("dana", "/profile")
     assert "data 50%" in out and "ai 50%" in out and "introduction" in out
-    assert "has not picked" in await bot.ask("alice", "/profile")
+    other = await bot.ask("alice", "/profile")
+    assert "has not picked" in other or "no activity" in other  # scoring answers when installed
     assert "/intro" in await bot.ask("alice", "/intro status") or "—" in await bot.ask("alice", "/intro status")
