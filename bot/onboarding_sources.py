@@ -2,8 +2,8 @@
 
 - scoring (`app.services["scoring"]`): each member's learned interest shares over the
   taxonomy tags, and the channels whose messages carry those tags;
-- the community events calendar (`app.services["agenda"]`-style stores from points):
-  upcoming events whose title or description mentions a tag.
+- the community events calendar (`storage.agenda`, from the points feature): upcoming
+  events whose title or description mentions a tag.
 
 Without them introductions still work from what members picked themselves (/intro).
 """
@@ -128,12 +128,18 @@ async def _events(app: App, group: GroupInfo, tags: list[str]) -> list[Suggestio
 
 
 async def _upcoming(app: App, group: GroupInfo) -> list[dict[str, Any]]:
-    """Upcoming events from the points feature's calendar, when it is installed."""
-    fn = app.services.get("upcoming_events")
-    if fn is None:
+    """Upcoming events from the community calendar (`storage.agenda`), when installed."""
+    try:
+        from storage.agenda import Agenda
+    except ImportError:
         return []
     try:
-        return list(await fn(group, app.clock.now().timestamp()))
+        rows = await Agenda(app.store.engine).events(group.pk, app.clock.now().timestamp())
     except Exception:
         log.exception("onboarding: reading upcoming events failed")
         return []
+    now = app.clock.now().timestamp()
+    return [
+        {"id": r.id, "title": r.title, "description": r.description or "", "start_ts": r.start_ts}
+        for r in rows if r.start_ts >= now
+    ]
