@@ -83,8 +83,7 @@ async def detect_raid(app: App, turn: Turn, s: OnboardingSettings) -> tuple[int,
     e = turn.event
     joins, seconds = await raid_thresholds(app, turn.group, s)
     start = e.time - timedelta(seconds=seconds)
-    evs = await app.store.events(turn.group.pk, since=start, until=e.time + timedelta(milliseconds=1), kinds=[EventKind.JOIN])
-    members = list(dict.fromkeys(x.member_id for x in evs if x.member_id and not x.is_bot))
+    members = await service(app).store.joiners(turn.group.pk, start.timestamp(), e.time.timestamp())
     screening = turn.notes.get("moderation")
     verdict = getattr(screening, "raid", None)
     by_moderation = verdict is not None and getattr(verdict, "data", {}).get("kind") == "joins"
@@ -211,15 +210,17 @@ async def release(app: App, group: GroupInfo, gate: dict[str, Any], by: str, lan
     return True
 
 
-async def remove(app: App, group: GroupInfo, gate: dict[str, Any], status: str, reason: str) -> bool:
+async def remove(app: App, group: GroupInfo, gate: dict[str, Any], status: str, reason: str,
+                 s: OnboardingSettings | None = None) -> bool:
     """Remove a member who failed the gate or ran out of time (kick or ban); once."""
     svc = service(app)
     now = svc.now_ts()
     if not await svc.store.finish_gate(gate["id"], status, now, reason):
         return False
     svc_forget(svc, group.pk, gate["member_id"])
-    await svc.store.cancel_timer(group.pk, "gate", str(gate["id"]), now)
-    s = await svc.settings(group)
+    if status != "timeout":  # a timeout comes from this very timer, already claimed
+        await svc.store.cancel_timer(group.pk, "gate", str(gate["id"]), now)
+    s = s or await svc.settings(group)
     kind = ActionKind.BAN if s.gate_failure == "ban" else ActionKind.KICK
     await app.act(Action(kind, group.platform, group.group_id, gate["member_id"], reason=f"onboarding: {reason}"))
     await svc.delete_now(group, gate["message_id"], gate["channel_id"])
@@ -227,11 +228,11 @@ async def remove(app: App, group: GroupInfo, gate: dict[str, Any], status: str, 
     return True
 
 
-async def gate_timeout(app: App, group: GroupInfo, gate_id: int) -> None:
+async def gate_timeout(app: App, group: GroupInfo, gate_id: int, s: OnboardingSettings | None = None) -> None:
     """A gate's deadline passed: remove the member if they have not passed yet."""
     gate = await service(app).store.gate(gate_id)
     if gate is not None and gate["status"] == "pending":
-        await remove(app, group, gate, "timeout", "no answer in time")
+        await remove(app, group, gate, "timeout", "no answer in time", s)
 
 
 async def on_gate_button(ctx: Ctx) -> Reply | None:

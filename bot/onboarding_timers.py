@@ -125,34 +125,44 @@ class OnboardingService:
 
     async def run_due(self) -> list[tuple[str, str]]:
         """Run every timer due now; returns (kind, key) of those this call ran."""
-        from bot.onboarding_gate import gate_timeout
-
         ran: list[tuple[str, str]] = []
         async with self._lock:
             now = self.now_ts()
-            for t in await self.store.due_timers(now):
-                if not await self.store.claim_timer(t["id"], now):
-                    continue
-                group = await self.group_by_pk(t["group_pk"])
-                if group is None:
-                    continue
-                try:
-                    if t["kind"] == "gate":
-                        await gate_timeout(self.app, group, int(t["key"]))
-                    elif t["kind"] == "delete":
-                        d: dict[str, Any] = t["data"]
-                        await self.app.act(Action(ActionKind.DELETE, group.platform, d["chat"], message_id=d["message_id"],
-                                                  channel_id=d.get("channel_id", ""), reason="onboarding: expired"))
-                    else:
-                        log.warning("onboarding: unknown timer kind %r", t["kind"])
-                        continue
-                except Exception:
-                    log.exception("onboarding timer %s %s failed", t["kind"], t["key"])
-                    self.app.metrics.errors.labels("onboarding_timer").inc()
-                    continue
-                ran.append((t["kind"], t["key"]))
+            while batch := await self.store.due_timers(now):
+                ran += await self._run_batch(batch, now)
             self._next_due = await self.store.next_due()
             self._known_due = True
+        return ran
+
+    async def _run_batch(self, batch: list[dict[str, Any]], now: float) -> list[tuple[str, str]]:
+        """Claim and run one batch of due timers (every claimed row leaves the due list)."""
+        from bot.onboarding_gate import gate_timeout
+
+        ran: list[tuple[str, str]] = []
+        settings: dict[int, Any] = {}
+        for t in batch:
+            if not await self.store.claim_timer(t["id"], now):
+                continue
+            group = await self.group_by_pk(t["group_pk"])
+            if group is None:
+                continue
+            try:
+                if t["kind"] == "gate":
+                    if group.pk not in settings:
+                        settings[group.pk] = await self.settings(group)
+                    await gate_timeout(self.app, group, int(t["key"]), settings[group.pk])
+                elif t["kind"] == "delete":
+                    d: dict[str, Any] = t["data"]
+                    await self.app.act(Action(ActionKind.DELETE, group.platform, d["chat"], message_id=d["message_id"],
+                                              channel_id=d.get("channel_id", ""), reason="onboarding: expired"))
+                else:
+                    log.warning("onboarding: unknown timer kind %r", t["kind"])
+                    continue
+            except Exception:
+                log.exception("onboarding timer %s %s failed", t["kind"], t["key"])
+                self.app.metrics.errors.labels("onboarding_timer").inc()
+                continue
+            ran.append((t["kind"], t["key"]))
         return ran
 
     # -- lifecycle -------------------------------------------------------------------

@@ -321,6 +321,23 @@ class OnboardingStore:
         async with self.engine.connect() as conn:
             return {mid: int(n) for mid, n in (await conn.execute(q)).all()}
 
+    async def joiners(self, group_pk: int, since_ts: float, until_ts: float) -> list[str]:
+        """Distinct people (not bots) who joined the group in [since_ts, until_ts], in order."""
+        from sqlalchemy import func
+
+        from storage.models import EventRow
+
+        t = EventRow.__table__
+        q = (
+            select(t.c.member_id, func.min(t.c.ts).label("first"))
+            .where(t.c.group_pk == group_pk, t.c.kind == "join", t.c.ts >= since_ts, t.c.ts <= until_ts,
+                   t.c.is_bot.is_(False), t.c.member_id.is_not(None))
+            .group_by(t.c.member_id)
+            .order_by("first")
+        )
+        async with self.engine.connect() as conn:
+            return [mid for mid, _ in (await conn.execute(q)).all()]
+
     async def count_warm(self, group_pk: int, member_id: str) -> int:
         """Count one message of a released member's warm-up; returns the count."""
         t = OnbMember.__table__
