@@ -71,8 +71,12 @@ def _alembic_config():
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply Alembic migrations up to `revision` on the engine's database."""
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Apply Alembic migrations up to `revision` on the engine's database.
+
+    Each feature's tables have their own branch off the core revision ("heads" applies
+    them all), so features never need to agree on one linear order of migrations.
+    """
     from alembic import command
 
     cfg = _alembic_config()
@@ -86,13 +90,12 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    """The database's Alembic revision, or None for an empty database."""
+    """The database's Alembic revisions (comma-joined heads), or None when empty."""
     from alembic.runtime.migration import MigrationContext
 
     async with engine.connect() as conn:
-        return await conn.run_sync(
-            lambda c: MigrationContext.configure(c).get_current_revision()
-        )
+        heads = await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads())
+    return ",".join(sorted(heads)) if heads else None
 
 
 def head_revision() -> str:

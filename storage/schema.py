@@ -6,3 +6,4 @@ the tests read the full schema through this module.
 
 from storage import models  # noqa: F401
 from storage import onboarding  # noqa: F401
+from storage import scoring_log  # noqa: F401
