@@ -280,3 +280,30 @@ async def test_profile_starts_from_the_picks(bot):
     other = await bot.ask("alice", "/profile")
     assert "has not picked" in other or "no activity" in other  # scoring answers when installed
     assert "/intro" in await bot.ask("alice", "/intro status") or "—" in await bot.ask("alice", "/intro status")
+
+
+@pytest.mark.parametrize("text, words", [
+    ('gate = "maybe"', ["[onboarding]", "gate must be one of off, button, question", "'maybe'"]),
+    ('gate_failure = "jail"', ["gate_failure must be kick or ban"]),
+    ('welcome_text = "Hi {nick}"', ["welcome_text: unknown placeholder {nick}"]),
+    ("gate_minutes = 0", ["gate_minutes must be positive"]),
+    ('intro_tags = "python"', ["'intro_tags' must be list[str]"]),
+])
+def test_bad_settings_are_errors_naming_the_key(text, words):
+    from bot.config import ConfigError, load_config_text
+
+    with pytest.raises(ConfigError) as err:
+        load_config_text(f"[onboarding]\n{text}\n")
+    for w in words:
+        assert w in str(err.value)
+
+
+async def test_gate_switched_on_from_chat_config_gates_the_next_newcomer(bot):
+    await bot.say("alice", "hi")
+    assert "button" in await bot.ask("admin", "/config set onboarding.gate button")
+    await bot.join("newbie")
+    assert kinds(bot, "newbie") == ["mute"]
+    assert "Join gate: button" in await bot.ask("admin", "/gate")
+    await bot.say("admin", "/gate off")
+    await bot.join("later")
+    assert kinds(bot, "later") == []
