@@ -106,13 +106,13 @@ async def demo(app: App, group: GroupInfo, out) -> None:
             for e in raid:
                 app.clock = FakeClock(e.time)
                 await _replay(app, group, e)
-            alerts = [r.text for r in fake.sent[start_sent:] if "🚪" in r.text]
+            alerts = [r.text for r in fake.sent[start_sent:] if not r.buttons and "🚪" in r.text]
             for text in alerts:
                 out.print(Panel(text, title="to the moderators (once)"))
             gate_msgs = [r for r in fake.sent[start_sent:] if r.buttons and r.buttons[0][0].data.startswith("gate:")]
             if gate_msgs:
                 out.print(Panel(gate_msgs[0].text + "\n\n" + "  ".join(f"[{b.text}]" for b in gate_msgs[0].buttons[0]),
-                                title=f"gate message ({len(gate_msgs)} posted, one per account)"))
+                                title=f"gate message ({len(gate_msgs)} posted for {len(raid)} accounts)"))
             app.clock.advance(s.gate_minutes * 60 + 1)
             await svc.run_due()
             acts = fake.actions[start_act:]
@@ -130,8 +130,8 @@ async def demo(app: App, group: GroupInfo, out) -> None:
             gate_ids = {g["message_id"] for g in gates.values() if g["member_id"] in raid_ids}
             deleted = sum(1 for a in acts if a.kind is ActionKind.DELETE and a.message_id in gate_ids)
             welcomes = sum(1 for r in fake.sent[start_sent:] if r.buttons and r.buttons[0][0].data.startswith("intro:"))
-            out.print(f"{removed} of {len(raid)} raid accounts failed the gate and were removed; all {deleted} gate messages "
-                      f"were deleted afterwards, and the {welcomes} welcomes sent before the gate went up were deleted when it did.")
+            out.print(f"{removed} of {len(raid)} raid accounts failed the gate and were removed; the gate message was deleted "
+                      f"afterwards ({deleted} deletion), and the {welcomes} welcomes sent before the gate went up were deleted when it did.")
     finally:
         app.clock = saved_clock
         if saved_adapter is not None:

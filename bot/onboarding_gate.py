@@ -106,7 +106,7 @@ async def gate_step(app: App, turn: Turn) -> None:
         if gate is not None and await svc.store.finish_gate(gate["id"], "left", svc.now_ts(), "left the group"):
             svc_forget(svc, turn.group.pk, e.member_id)
             await svc.store.cancel_timer(turn.group.pk, "gate", str(gate["id"]), svc.now_ts())
-            await svc.delete_now(turn.group, gate["message_id"], gate["channel_id"])
+            await close_message(app, turn.group, gate)
 
 
 async def on_join(app: App, turn: Turn) -> None:
@@ -130,22 +130,24 @@ async def on_join(app: App, turn: Turn) -> None:
             if s.gate == "off" and s.raid_gate_recent:
                 for mid in members:
                     if mid != e.member_id:
-                        await maybe_gate(app, group, s, s.raid_gate, window_start, mid, "", None, e.channel_id, turn.lang)
+                        await maybe_gate(app, group, s, s.raid_gate, window_start, mid, "", None, e.channel_id, turn.lang, shared=True)
         state = await svc.store.group_state(group.pk)
-    mode, since = "off", None
+    mode, since, shared = "off", None, False
     if s.gate != "off":
         mode, since = s.gate, gate_on_ts
     elif state["raid_until_ts"] is not None and state["raid_until_ts"] > ts and s.raid_gate != "off":
-        mode, since = s.raid_gate, state["raid_alert_ts"]
+        # A raid's accounts share one gate message: one post, not one per account.
+        mode, since, shared = s.raid_gate, state["raid_alert_ts"], True
     if mode != "off":
-        gated = await maybe_gate(app, group, s, mode, since, e.member_id, e.member_name, e.username, e.channel_id, turn.lang)
+        gated = await maybe_gate(app, group, s, mode, since, e.member_id, e.member_name, e.username, e.channel_id, turn.lang, shared)
         if gated:
             return
     await welcome(app, group, e.member_id, e.member_name, e.username, e.channel_id, turn.lang)
 
 
 async def maybe_gate(app: App, group: GroupInfo, s: OnboardingSettings, mode: str, since: float | None,
-                     member_id: str, name: str, username: str | None, channel_id: str, lang: str) -> bool:
+                     member_id: str, name: str, username: str | None, channel_id: str, lang: str,
+                     shared: bool = False) -> bool:
     """Gate the member unless they are an admin, already gated, or known from before `since`."""
     svc = service(app)
     if await svc.store.pending_gate(group.pk, member_id) is not None:
@@ -157,16 +159,21 @@ async def maybe_gate(app: App, group: GroupInfo, s: OnboardingSettings, mode: st
         return False
     if not name:
         name, username = await svc.store.member_name(group.platform, member_id)
-    await open_gate(app, group, s, mode, member_id, name or member_id, username, channel_id, lang)
+    await open_gate(app, group, s, mode, member_id, name or member_id, username, channel_id, lang, shared)
     return True
 
 
 async def open_gate(app: App, group: GroupInfo, s: OnboardingSettings, mode: str, member_id: str,
-                    name: str, username: str | None, channel_id: str, lang: str) -> int:
-    """Restrict the member, post the gate message and start their clock; returns the gate id."""
+                    name: str, username: str | None, channel_id: str, lang: str, shared: bool = False) -> int:
+    """Restrict the member, post the gate message (or join the raid's shared one) and
+    start their clock; returns the gate id."""
     svc = service(app)
     now = svc.now_ts()
-    question, answer, choices = make_question() if mode == "question" else ("", "ok", [])
+    board = await shared_message(app, group, s, mode, channel_id, lang) if shared else None
+    if board is not None:
+        question, answer = board["question"], board["answer"]
+    else:
+        question, answer, choices = make_question() if mode == "question" else ("", "ok", [])
     gid = await svc.store.create_gate(group.pk, member_id, mode, answer, question, now, now + s.gate_minutes * 60, channel_id)
     svc_forget(svc, group.pk, member_id)
     earlier = svc.welcomes.pop((group.pk, member_id), None)
@@ -176,16 +183,49 @@ async def open_gate(app: App, group: GroupInfo, s: OnboardingSettings, mode: str
     # leave anyone muted forever; the timer removes them long before that.
     await app.act(Action(ActionKind.MUTE, group.platform, group.group_id, member_id,
                          until=svc.until(s.gate_minutes + 60), reason="onboarding: join gate"))
-    key = "onb.gate.button" if mode == "button" else "onb.gate.question"
-    text = i18n.t(lang, key, mention=mention_of(name, username), group=group.title or group.group_id,
-                  minutes=f"{s.gate_minutes:g}", question=question)
-    sent = await app.send(Reply(group.platform, group.group_id, text, channel_id=channel_id,
-                                buttons=gate_buttons(gid, mode, choices, lang)))
-    if sent.ok and sent.message_id:
-        await svc.store.update_gate(gid, message_id=sent.message_id)
+    if board is not None:
+        await svc.store.update_gate(gid, message_id=board["message_id"], channel_id=board["channel_id"])
+    else:
+        key = "onb.gate.button" if mode == "button" else "onb.gate.question"
+        text = i18n.t(lang, key, mention=mention_of(name, username), group=group.title or group.group_id,
+                      minutes=f"{s.gate_minutes:g}", question=question)
+        sent = await app.send(Reply(group.platform, group.group_id, text, channel_id=channel_id,
+                                    buttons=gate_buttons(gid, mode, choices, lang)))
+        if sent.ok and sent.message_id:
+            await svc.store.update_gate(gid, message_id=sent.message_id)
     await svc.add_timer(group, "gate", str(gid), now + s.gate_minutes * 60)
-    await app.store.audit(group.pk, "onboarding", "gate.open", {"member": member_id, "mode": mode, "gate": gid})
+    await app.store.audit(group.pk, "onboarding", "gate.open", {"member": member_id, "mode": mode, "gate": gid, "shared": shared})
     return gid
+
+
+async def shared_message(app: App, group: GroupInfo, s: OnboardingSettings, mode: str, channel_id: str, lang: str) -> dict | None:
+    """The raid's shared gate message (posted on first use); None if it could not be sent."""
+    svc = service(app)
+    board = svc.raid_gates.get(group.pk)
+    if board is not None and board["mode"] == mode:
+        return board
+    question, answer, choices = make_question() if mode == "question" else ("", "ok", [])
+    key = "onb.gate.raid_button" if mode == "button" else "onb.gate.raid_question"
+    text = i18n.t(lang, key, group=group.title or group.group_id, minutes=f"{s.gate_minutes:g}", question=question)
+    buttons = [[Button(i18n.t(lang, "onb.gate.btn"), "gate:r:ok")]] if mode == "button" else [[Button(c, f"gate:r:{c}") for c in choices]]
+    sent = await app.send(Reply(group.platform, group.group_id, text, channel_id=channel_id, buttons=buttons))
+    if not (sent.ok and sent.message_id):
+        return None
+    board = {"mode": mode, "question": question, "answer": answer, "message_id": sent.message_id, "channel_id": channel_id}
+    svc.raid_gates[group.pk] = board
+    return board
+
+
+async def close_message(app: App, group: GroupInfo, gate: dict[str, Any]) -> None:
+    """Delete a closed gate's message, unless other newcomers still wait under it."""
+    svc = service(app)
+    mid = gate["message_id"]
+    if not mid or await svc.store.pending_on_message(group.pk, mid):
+        return
+    board = svc.raid_gates.get(group.pk)
+    if board is not None and board["message_id"] == mid:
+        svc.raid_gates.pop(group.pk, None)
+    await svc.delete_now(group, mid, gate["channel_id"])
 
 
 async def release(app: App, group: GroupInfo, gate: dict[str, Any], by: str, lang: str,
@@ -201,7 +241,7 @@ async def release(app: App, group: GroupInfo, gate: dict[str, Any], by: str, lan
     svc_forget(svc, group.pk, mid)
     await svc.store.cancel_timer(group.pk, "gate", str(gate["id"]), now)
     await app.act(Action(ActionKind.UNMUTE, group.platform, group.group_id, mid, reason="onboarding: passed the join gate"))
-    await svc.delete_now(group, gate["message_id"], gate["channel_id"])
+    await close_message(app, group, gate)
     await svc.store.save_member(group.pk, mid, released_ts=now, warm_count=0)
     await app.store.audit(group.pk, by, "gate.passed", {"member": mid, "gate": gate["id"], "attempts": gate["attempts"]})
     if not name:
@@ -223,7 +263,7 @@ async def remove(app: App, group: GroupInfo, gate: dict[str, Any], status: str, 
     s = s or await svc.settings(group)
     kind = ActionKind.BAN if s.gate_failure == "ban" else ActionKind.KICK
     await app.act(Action(kind, group.platform, group.group_id, gate["member_id"], reason=f"onboarding: {reason}"))
-    await svc.delete_now(group, gate["message_id"], gate["channel_id"])
+    await close_message(app, group, gate)
     await app.store.audit(group.pk, "onboarding", f"gate.{status}", {"member": gate["member_id"], "gate": gate["id"], "action": kind.value})
     return True
 
@@ -240,9 +280,15 @@ async def on_gate_button(ctx: Ctx) -> Reply | None:
     app, group = ctx.app, ctx.group
     svc = service(app)
     presser = ctx.event.member_id or ""
-    if len(ctx.args) != 2 or not ctx.args[0].isdigit():
+    if len(ctx.args) != 2 or not (ctx.args[0].isdigit() or ctx.args[0] == "r"):
         raise UsageError(ctx.t("onb.gate.gone"))
-    gate = await svc.store.gate(int(ctx.args[0]))
+    shared = ctx.args[0] == "r"
+    if shared:  # the raid's shared message: the presser's own gate
+        gate = await svc.store.pending_gate(group.pk, presser)
+        if gate is None:
+            return ctx.reply(ctx.t("onb.gate.not_gated"), private_to=presser, ephemeral=True)
+    else:
+        gate = await svc.store.gate(int(ctx.args[0]))
     if gate is None or gate["group_pk"] != group.pk or gate["status"] != "pending":
         return ctx.reply(ctx.t("onb.gate.gone"), private_to=presser, ephemeral=True)
     if presser != gate["member_id"]:
@@ -261,6 +307,8 @@ async def on_gate_button(ctx: Ctx) -> Reply | None:
     if attempts >= s.gate_attempts or gate["mode"] != "question":
         await remove(app, group, gate, "failed", f"{attempts} wrong answer(s)")
         return None
+    if shared:  # everyone shares the question: another try at the same one
+        return ctx.reply(ctx.t("onb.gate.wrong_same", left=s.gate_attempts - attempts), private_to=presser, ephemeral=True)
     question, answer, choices = make_question()
     await svc.store.update_gate(gate["id"], question=question, answer=answer)
     left = s.gate_attempts - attempts

@@ -50,6 +50,8 @@ class OnboardingService:
         #: (group pk, member id) → (message id, channel) of their latest welcome, so a
         #: raid account gated after its welcome loses the welcome too.
         self.welcomes: dict[tuple[int, str], tuple[str, str]] = {}
+        #: group pk → the raid's shared gate message (mode, question, answer, ids).
+        self.raid_gates: dict[int, dict[str, Any]] = {}
 
     @property
     def store(self) -> OnboardingStore:

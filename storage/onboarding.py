@@ -182,6 +182,16 @@ class OnboardingStore:
         async with self.engine.connect() as conn:
             return [_row(r) for r in (await conn.execute(q.order_by(t.c.id))).all()]
 
+    async def pending_on_message(self, group_pk: int, message_id: str) -> int:
+        """How many newcomers still wait under one gate message (a raid's is shared)."""
+        from sqlalchemy import func
+
+        t = OnbGate.__table__
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(
+                select(func.count()).where(t.c.group_pk == group_pk, t.c.message_id == message_id, t.c.status == "pending")
+            )).scalar() or 0)
+
     async def update_gate(self, gate_id: int, **values: Any) -> None:
         """Change a gate's message id, question, answer or attempts."""
         async with self.engine.begin() as conn:

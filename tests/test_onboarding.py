@@ -188,10 +188,21 @@ async def test_join_burst_turns_the_gate_on_and_tells_moderators_once(tmp_path):
         assert "early" not in gated
         deleted = {a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE}
         assert set(welcomes.values()) <= deleted
+        # One shared gate message for the whole raid, not one per account.
+        boards = [(i, r) for i, r in enumerate(bot.adapter.sent) if r.buttons and r.buttons[0][0].data.startswith("gate:")]
+        assert len(boards) == 1 and boards[0][1].buttons[0][0].data == "gate:r:ok"
+        board_id = bot.adapter.sent_ids[boards[0][0]]
+        (r,) = await bot.press("alice", "gate:r:ok")  # not waiting at the gate
+        assert r.ephemeral and "not waiting" in r.text
+        await bot.press("spam7", "gate:r:ok")  # one account is a person after all
+        assert kinds(bot, "spam7") == ["mute", "unmute"]
+        assert board_id not in {a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE}
         await bot.later(200)
         await svc(bot).run_due()
         kicked = {a.member_id for a in bot.adapter.actions if a.kind is ActionKind.KICK}
-        assert kicked == gated
+        assert kicked == gated - {"spam7"}
+        # The shared message goes once the last account under it is gone.
+        assert [a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE].count(board_id) == 1
         assert "button" in await bot.ask("admin", "/gate")
         # After the raid gate's time, joins are welcomed without a gate again.
         await bot.later(31 * 60)
