@@ -24,7 +24,13 @@ from storage.store import EventStore, GroupInfo
 log = logging.getLogger(__name__)
 
 #: Feature modules installed into every app, in order. Each has `install(app)`.
-FEATURES: list[str] = ["bot.health", "bot.admin_config", "bot.scoring_feature", "bot.onboarding"]
+FEATURES: list[str] = [
+    "bot.health",
+    "bot.admin_config",
+    "bot.moderation",
+    "bot.scoring_feature",
+    "bot.onboarding",
+]
 
 
 class App:

@@ -18,7 +18,14 @@ from bot.logs import redact, setup_logging
 from storage.db import DatabaseError
 
 #: Modules that contribute subcommands, in help order.
-SUBCOMMAND_MODULES: list[str] = ["bot.cli_core", "bot.cli_ops", "bot.admin_config", "bot.config_doc", "bot.cli_scoring"]
+SUBCOMMAND_MODULES: list[str] = [
+    "bot.cli_core",
+    "bot.cli_ops",
+    "bot.admin_config",
+    "bot.cli_scoring",
+    "bot.mod_cli",
+    "bot.config_doc",
+]
 
 
 class CliError(Exception):

@@ -4,6 +4,9 @@ Feature issues add their table modules here (one import line each); Alembic's en
 the tests read the full schema through this module.
 """
 
-from storage import models  # noqa: F401
-from storage import onboarding  # noqa: F401
-from storage import scoring_log  # noqa: F401
+from storage import (
+    models,  # noqa: F401
+    moderation,  # noqa: F401
+    onboarding,  # noqa: F401
+    scoring_log,  # noqa: F401
+)

@@ -1,0 +1,170 @@
+"""The policy: turns a screening (every check's verdict) into nothing, a flag and an
+alert, or actions, per the group's mode — and writes what it did to the audit log.
+
+Near-identical flagged messages share one flag (keyed by their near-duplicate cluster),
+so a raid of fifty accounts is one alert whose count goes up, not fifty alerts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from adapters.base import Action, ActionKind
+from bot.mod_alerts import send_alert, update_alert
+from bot.mod_engine import ModerationService, SpamEvent, TrustRecord
+from scoring.checks import SEVERITIES
+from scoring.screen import SCREENED, Screening
+from storage.events import MESSAGE_KINDS, Event, EventKind
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.pipeline import Turn
+
+
+def rank(severity: str | None) -> int:
+    """Order of a severity (unknown or None lowest)."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else -1
+
+
+def verdict_dicts(sc: Screening) -> list[dict]:
+    """Every verdict as plain data for the flag row and the audit log."""
+    return [
+        {"name": v.check, "flagged": v.flagged, "reason": v.reason, "severity": v.severity, "score": round(v.score, 4)}
+        for v in sc.verdicts
+    ]
+
+
+def planned(event: Event, severity: str | None, mute_minutes: int, now) -> list[Action]:
+    """What enforce mode does for one message: medium deletes and mutes, high deletes and bans."""
+    r = rank(severity)
+    if r < 1 or event.member_id is None:
+        return []
+    acts: list[Action] = []
+    reason = f"moderation: {severity}"
+    if event.message_id and event.kind is not EventKind.JOIN:
+        acts.append(Action(ActionKind.DELETE, event.platform, event.group_id, event.member_id, event.message_id, event.channel_id, reason=reason))
+    if r >= 2:
+        acts.append(Action(ActionKind.BAN, event.platform, event.group_id, event.member_id, reason=reason))
+    else:
+        acts.append(Action(ActionKind.MUTE, event.platform, event.group_id, event.member_id, until=now + timedelta(minutes=mute_minutes), reason=reason))
+    return acts
+
+
+def describe(actions: list[Action]) -> str:
+    """"delete, ban" for a list of actions (kinds, in order, once each)."""
+    seen: list[str] = []
+    for a in actions:
+        if a.kind.value not in seen:
+            seen.append(a.kind.value)
+    return ", ".join(seen)
+
+
+async def moderation_step(app: App, turn: Turn) -> None:
+    """Pipeline step: screen every message, edit and join, then apply the policy."""
+    e = turn.event
+    if e.kind not in SCREENED or e.member_id is None:
+        return
+    svc: ModerationService = app.services["moderation"]
+    await svc.ready()
+    gs = await svc.settings(turn.group)
+    await svc.member_window(turn.group, e)
+    rec = await svc.trust_record(turn.group, e.member_id, e)
+    trusted = await svc.is_trusted(turn.group, e.member_id, rec, gs.mod, e.time.timestamp())
+    sc = svc.screener.screen(e, svc.window(turn.group.pk), gs.checks, trusted)
+    turn.notes["moderation"] = sc
+    if not sc.flagged:
+        if e.kind in MESSAGE_KINDS:
+            await svc.note_clean(turn.group, e.member_id, rec)
+        return
+    await apply_policy(app, turn, sc, rec)
+
+
+async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) -> None:
+    """Flag, alert and (in enforce mode) act on a screening with flagged verdicts."""
+    svc: ModerationService = app.services["moderation"]
+    e, group = turn.event, turn.group
+    s = (await svc.settings(group)).mod
+    pk = group.pk
+    ts = e.time.timestamp()
+    raid = sc.raid
+    severity = sc.severity
+    cluster = sc.cluster if (sc.cluster is not None and (raid is not None or e.kind is not EventKind.JOIN)) else None
+    flag = None
+    if cluster is not None and (pk, cluster.id) in svc.cluster_flags:
+        flag = await svc.store.flag(svc.cluster_flags[(pk, cluster.id)])
+    if flag is None and e.message_id and e.kind is not EventKind.JOIN:
+        flag = await svc.store.flag_by_key(pk, f"msg:{e.message_id}")
+    flagged_text = [f"{v.check}: {v.reason}" for v in sc.flagged]
+    if flag is None and raid is None and rank(severity) < rank(s.alert_min_severity):
+        # Below the alert line the policy does nothing (scan still shows the verdicts).
+        return
+    entry = [e.member_id, e.message_id]
+    # A raid's flag covers every member of the cluster, also those before it crossed the line.
+    earlier = [[m, msg] for m, (msg, _) in cluster.members.items() if [m, msg] != entry] if raid and cluster else []
+    raid_started = False
+    created = False
+    if flag is None:
+        kind = ("joins" if raid.data.get("kind") == "joins" else "raid") if raid else "auto"
+        key = f"raid:{cluster.id}" if raid and cluster else f"msg:{e.message_id}" if e.message_id else f"{e.kind.value}:{e.member_id}:{ts}"
+        flag, created = await svc.store.create_flag(
+            pk, key, ts, kind=kind, severity=severity or "low", member_id=e.member_id, message_id=e.message_id,
+            channel_id=e.channel_id, text=(e.text or "")[:2000], score=sc.spam_probability(),
+            verdicts=verdict_dicts(sc), count=len({m for m, _ in earlier} | {e.member_id}), members=[*earlier, entry],
+        )
+        raid_started = created and raid is not None
+    else:
+        members = [m for m in flag["members"] if m != entry]
+        members = (members + [m for m in earlier if m not in members])[-499:] + [entry]
+        upd: dict = {"members": members, "count": len({m[0] for m in members}), "updated_ts": ts}
+        if rank(severity) > rank(flag["severity"]):
+            upd["severity"] = severity
+        if raid is not None:
+            upd["verdicts"] = verdict_dicts(sc)  # the latest count in the raid's reason
+            if flag["kind"] not in ("raid", "joins"):
+                upd["kind"] = "joins" if raid.data.get("kind") == "joins" else "raid"
+                raid_started = True
+        if e.kind is EventKind.EDIT and e.message_id == flag["message_id"]:
+            upd["text"] = (e.text or "")[:2000]
+            upd["verdicts"] = verdict_dicts(sc)
+            upd["score"] = sc.spam_probability()
+        await svc.store.update_flag(flag["id"], **upd)
+        flag.update(upd)
+    if cluster is not None:
+        svc.cluster_flags[(pk, cluster.id)] = flag["id"]
+    now = app.clock.now()
+    acts: list[Action] = []
+    if flag["status"] == "spam" and s.mode != "observe":
+        # Moderators already called this cluster spam: its new messages get the same.
+        acts = planned(e, "high", s.mute_minutes, now)
+    elif s.mode == "enforce" and flag["status"] in ("open", "acted"):
+        acts = planned(e, flag["severity"] if raid else severity, s.mute_minutes, now)
+        if raid_started:
+            for mid, msg in flag["members"][:-1]:
+                earlier = e.with_(member_id=mid, message_id=msg, kind=EventKind.MESSAGE if msg else EventKind.JOIN)
+                acts += planned(earlier, "high", s.mute_minutes, now)
+    if acts:
+        turn.actions.extend(acts)
+        if any(a.kind is ActionKind.DELETE and a.message_id == e.message_id for a in acts):
+            turn.stop = True
+        label = describe(acts)
+        status = flag["status"] if flag["status"] == "spam" else "acted"
+        await svc.store.update_flag(flag["id"], status=status, action=label)
+        flag.update(status=status, action=label)
+        if ActionKind.BAN in {a.kind for a in acts}:
+            rec.spam += 1
+            await svc.save_trust(pk, e.member_id, rec)
+        for a in acts:
+            if a.kind is ActionKind.DELETE:
+                await svc.fire(svc.on_spam_confirmed, SpamEvent(group, a.member_id, a.message_id, flag["id"], "policy", ts))
+    would = describe(planned(e, flag["severity"], s.mute_minutes, now)) if s.mode == "dry_run" else ""
+    await app.store.audit(
+        pk, "moderation", "acted" if acts else "flagged",
+        {"flag": flag["id"], "member": e.member_id, "message": e.message_id, "mode": s.mode, "actions": describe(acts), "would": would, "verdicts": flagged_text},
+    )
+    if s.mode == "observe" or flag["status"] in ("ham", "dismissed"):
+        return
+    if created or (not flag.get("alert_message_id") and not flag.get("decided_by")):
+        await send_alert(app, group, flag, s, turn.lang, would=would)
+    elif raid_started or e.kind is EventKind.EDIT or (flag["count"] % 5 == 0 and entry[0] != flag["member_id"]):
+        await update_alert(app, group, flag, turn.lang, would=would)

@@ -1,0 +1,195 @@
+"""Text normalisation and fingerprints shared by the moderation checks.
+
+Spammers dodge word lists with fullwidth letters, Cyrillic lookalikes, leetspeak,
+zero-width characters and dots inside words ("s.c.a.m"). `normalise()` undoes all of
+that so a blocklist entry, normalised the same way, matches with word boundaries.
+`shingles()` and `MinHasher` give near-duplicate detection that survives small edits
+("join t.me/x !!" vs "Join t.me/x"), which exact matching would miss.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+
+#: Zero-width and invisible formatting characters used to split words invisibly.
+INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u034f")
+
+# Cyrillic and Greek letters that look like Latin ones, plus common leetspeak. Applied
+# to both the text and the blocklist entry, so Russian entries still match Russian text.
+_LOOKALIKE = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
+        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s",
+        "α": "a", "ο": "o", "ρ": "p", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "τ": "t",
+        "υ": "u", "χ": "x",
+    }
+)
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_INNER_PUNCT = re.compile(r"(?<=\w)[.\-_*'’·•|/\\]+(?=\w)")
+_SPACED = re.compile(r"(?<![\w])(?:\w[ .\-_*·]+){2,}\w(?![\w])")
+_WS = re.compile(r"\s+")
+_TOKEN = re.compile(r"[\w@$]+")
+_LATIN = re.compile(r"[a-z]")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def strip_invisible(text: str) -> str:
+    """Drop zero-width and other invisible formatting characters."""
+    return "".join(ch for ch in text if ch not in INVISIBLE)
+
+
+def _join_spaced(m: re.Match) -> str:
+    # "s c a m" / "s.c.a.m": a run of single characters separated by spaces or dots.
+    return re.sub(r"[ .\-_*·]+", "", m.group(0))
+
+
+def _unleet(m: re.Match) -> str:
+    tok = m.group(0)
+    return tok.translate(_LEET) if _LATIN.search(tok) else tok
+
+
+def normalise(text: str) -> str:
+    """Fold `text` for matching: width, case, lookalikes, leetspeak, split words.
+
+    The result is only for comparison (never shown): "Ｓ.С.А.М" → "scam",
+    "fr3e c0ins" → "free coins", "дис\u200bконт" → "диcкoнт" (lookalikes folded).
+    """
+    if text.isascii():  # most chat: no width, lookalike or combining tricks possible
+        t = text.lower()
+    else:
+        t = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
+        t = "".join(ch for ch in unicodedata.normalize("NFKD", t) if not unicodedata.combining(ch))
+        t = t.translate(_LOOKALIKE)
+    t = _INNER_PUNCT.sub("", t)
+    t = _SPACED.sub(_join_spaced, t)
+    # Leetspeak only inside tokens that also hold letters, so "2024" stays a number.
+    t = _TOKEN.sub(_unleet, t)
+    return _WS.sub(" ", t).strip()
+
+
+def fold(text: str) -> str:
+    """Light folding: width, case and invisible characters only (for regexes on URLs)."""
+    return unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
+
+
+def spaced_runs(text: str) -> list[str]:
+    """Runs of single characters separated by spaces or dots, joined ("a s c a m" → "ascam")."""
+    t = fold(text)
+    return [normalise(re.sub(r"[ .\-_*·]+", "", m.group(0))) for m in _SPACED.finditer(t)]
+
+
+def has_cjk(text: str) -> bool:
+    """True when the text holds Chinese, Japanese or Korean characters."""
+    return _CJK.search(text) is not None
+
+
+def phrase_pattern(phrase: str) -> re.Pattern:
+    """A regex for a normalised blocklist phrase with word boundaries.
+
+    CJK phrases have no spaces to bound them, so they match as substrings.
+    """
+    norm = normalise(phrase)
+    body = re.escape(norm)
+    if has_cjk(norm):
+        return re.compile(body)
+    return re.compile(rf"(?<!\w){body}(?!\w)")
+
+
+def is_emoji(ch: str) -> bool:
+    """Whether a character is a pictographic emoji (not letters, not CJK)."""
+    o = ord(ch)
+    return (
+        0x1F000 <= o <= 0x1FAFF
+        or 0x2600 <= o <= 0x27BF
+        or 0x2B00 <= o <= 0x2BFF
+        or 0x1F900 <= o <= 0x1F9FF
+    )
+
+
+def symbol_stats(text: str) -> tuple[int, int, int, int]:
+    """(visible characters, emoji, combining marks, invisible characters) of `text`."""
+    if text.isascii():
+        return len(text) - sum(1 for ch in text if ch.isspace()), 0, 0, 0
+    visible = emoji = combining = invisible = 0
+    for ch in text:
+        if ch in INVISIBLE:
+            invisible += 1
+        elif unicodedata.combining(ch):
+            combining += 1
+        elif is_emoji(ch):
+            emoji += 1
+            visible += 1
+        elif not ch.isspace() and ch != "\ufe0f":
+            visible += 1
+    return visible, emoji, combining, invisible
+
+
+def caps_ratio(text: str) -> tuple[int, float]:
+    """(cased letters, share of them upper-case). Caseless scripts count as zero."""
+    letters = [ch for ch in text if ch.isalpha() and ch.lower() != ch.upper()]
+    if not letters:
+        return 0, 0.0
+    upper = sum(1 for ch in letters if ch.isupper())
+    return len(letters), upper / len(letters)
+
+
+_NONWORD = re.compile(r"[\W_]+")
+
+
+def shingles(text: str, k: int = 3, normalised: bool = False) -> frozenset[str]:
+    """Character k-grams of the normalised text, spaces and punctuation dropped."""
+    t = _NONWORD.sub("", text if normalised else normalise(text))
+    if len(t) <= k:
+        return frozenset([t]) if t else frozenset()
+    return frozenset(t[i : i + k] for i in range(len(t) - k + 1))
+
+
+def jaccard(a: frozenset, b: frozenset) -> float:
+    """Jaccard similarity of two shingle sets (0 when both are empty)."""
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+class MinHasher:
+    """MinHash signatures with banding, for finding near-duplicates in O(1) per text.
+
+    Multiply-shift hashing on uint64 (wraps by design). Two texts with Jaccard
+    similarity s share at least one band with probability 1 - (1 - s^rows)^bands;
+    candidates are then confirmed with the exact Jaccard.
+    """
+
+    def __init__(self, bands: int = 16, rows: int = 2, seed: int = 7) -> None:
+        rng = np.random.default_rng(seed)
+        n = bands * rows
+        self.bands = bands
+        self.rows = rows
+        self._a = rng.integers(1, 2**63, size=n, dtype=np.uint64) | np.uint64(1)
+        self._b = rng.integers(0, 2**63, size=n, dtype=np.uint64)
+
+    def signature(self, sh: frozenset[str]) -> bytes:
+        """The MinHash signature of a shingle set as compact bytes (empty set: b"")."""
+        if not sh:
+            return b""
+        x = np.fromiter((hash(s) & 0xFFFFFFFF for s in sh), dtype=np.uint64, count=len(sh))
+        with np.errstate(over="ignore"):
+            h = (np.multiply.outer(self._a, x) + self._b[:, None]) >> np.uint64(32)
+        return h.min(axis=1).astype(np.uint32).tobytes()
+
+    def band_keys(self, sig: bytes) -> list[tuple[int, bytes]]:
+        """(band index, band digest) pairs of a signature."""
+        if not sig:
+            return []
+        w = 4 * self.rows
+        return [(i, sig[i * w : (i + 1) * w]) for i in range(self.bands)]
+
+
+def signature_similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of two MinHash signatures (share of equal slots)."""
+    if not a or not b or len(a) != len(b):
+        return 0.0
+    return float(np.count_nonzero(np.frombuffer(a, np.uint32) == np.frombuffer(b, np.uint32))) / (len(a) // 4)

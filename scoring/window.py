@@ -1,0 +1,216 @@
+"""Bounded per-group memory of recent activity that the checks read.
+
+Everything is capped (members kept, messages per member, joins, near-duplicate index),
+so memory per group stays bounded however busy the group is. Time comes from the events
+themselves, never from a clock, so replaying history (`communitybot scan`) gives the
+same verdicts as live traffic.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from scoring.textnorm import MinHasher, jaccard
+
+#: The one MinHasher every window uses (signatures must be comparable).
+HASHER = MinHasher()
+
+
+@dataclass(slots=True, eq=False)
+class Seen:
+    """One message in the group's near-duplicate index."""
+
+    ts: float
+    member_id: str
+    message_id: str | None
+    shingles: frozenset
+    cluster: str
+    keys: list
+
+
+@dataclass
+class Cluster:
+    """Near-identical messages from possibly many members: a raid candidate."""
+
+    id: str
+    first_ts: float
+    last_ts: float
+    #: member → (last message id, time)
+    members: dict[str, tuple[str | None, float]] = field(default_factory=dict)
+
+    def add(self, ts: float, member_id: str, message_id: str | None, cap: int) -> None:
+        """Record a member's message in the cluster (at most `cap` members kept)."""
+        self.last_ts = ts
+        if member_id in self.members or len(self.members) < cap:
+            self.members[member_id] = (message_id, ts)
+
+    def count_since(self, ts: float) -> int:
+        """Distinct members whose latest message in the cluster is at or after `ts`."""
+        return sum(1 for _, t in self.members.values() if t >= ts)
+
+
+@dataclass
+class MemberWindow:
+    """What the checks know about one member: recent times, texts, counters."""
+
+    member_id: str
+    first_ts: float | None = None
+    messages: int = 0
+    times: deque = field(default_factory=lambda: deque(maxlen=64))
+    #: (time, MinHash signature) of recent texts: ~130 bytes each, unlike shingle sets.
+    texts: deque = field(default_factory=lambda: deque(maxlen=10))
+    #: (bucket start, count) of the member's active 10-minute buckets (anomaly baseline).
+    buckets: deque = field(default_factory=lambda: deque(maxlen=48))
+    chars: int = 0
+    links: int = 0
+    mentions: int = 0
+    repeats: int = 0
+
+    def count_since(self, ts: float) -> int:
+        """Messages at or after `ts` in the window."""
+        n = 0
+        for t in reversed(self.times):
+            if t < ts:
+                break
+            n += 1
+        return n
+
+
+BUCKET = 600.0
+
+
+class GroupWindow:
+    """Recent activity of one group, bounded in every dimension."""
+
+    def __init__(self, max_members: int = 5000, max_index: int = 2000, max_joins: int = 2000) -> None:
+        self.members: OrderedDict[str, MemberWindow] = OrderedDict()
+        self.max_members = max_members
+        self.recent: deque[Seen] = deque()
+        self.max_index = max_index
+        self.index: dict[tuple[int, bytes], list[Seen]] = {}
+        self.clusters: dict[str, Cluster] = {}
+        self.joins: deque[tuple[float, str]] = deque(maxlen=max_joins)
+        self.join_burst: Cluster | None = None
+        #: Per-member counts of closed 10-minute buckets across the group (group baseline).
+        self.group_buckets: deque[int] = deque(maxlen=500)
+        self.forest_ts: float = float("-inf")
+        self.forest_at: int = 0
+        #: Messages noted in this window since it was created.
+        self.total: int = 0
+        self.forest_scores: dict[str, float] = {}
+
+    def member(self, member_id: str) -> MemberWindow:
+        """The member's window, created on first sight (least recently seen evicted)."""
+        m = self.members.get(member_id)
+        if m is None:
+            m = MemberWindow(member_id)
+            self.members[member_id] = m
+            if len(self.members) > self.max_members:
+                self.members.popitem(last=False)
+        else:
+            self.members.move_to_end(member_id)
+        return m
+
+    def has_member(self, member_id: str) -> bool:
+        """Whether the member is in the window (without creating it)."""
+        return member_id in self.members
+
+    def note_message(self, m: MemberWindow, ts: float, text: str, links: int, mentions: int) -> None:
+        """Update the member's counters and rate buckets with a new message."""
+        if m.first_ts is None:
+            m.first_ts = ts
+        m.messages += 1
+        self.total += 1
+        m.times.append(ts)
+        m.chars += len(text)
+        m.links += links
+        m.mentions += mentions
+        start = ts - ts % BUCKET
+        if m.buckets and m.buckets[-1][0] == start:
+            m.buckets[-1] = (start, m.buckets[-1][1] + 1)
+        else:
+            if m.buckets:
+                self.group_buckets.append(m.buckets[-1][1])
+            m.buckets.append((start, 1))
+
+    def note_text(self, m: MemberWindow, ts: float, sig: bytes) -> None:
+        """Remember the member's text (its signature) for the repeat check."""
+        m.texts.append((ts, sig))
+
+    def cluster_for(
+        self, ts: float, member_id: str, message_id: str | None, sh: frozenset, sig: bytes, threshold: float, window: float, cap: int = 500
+    ) -> tuple[Cluster | None, float]:
+        """Index a message and return its near-duplicate cluster and best similarity.
+
+        A message joins the cluster of the most similar earlier message within
+        `window` seconds (Jaccard ≥ `threshold`), or starts its own.
+        """
+        self._evict(ts - window)
+        if not sh:
+            return None, 0.0
+        keys = HASHER.band_keys(sig)
+        best: Seen | None = None
+        best_sim = 0.0
+        checked: set[int] = set()
+        for k in keys:
+            for s in self.index.get(k, ()):
+                if id(s) in checked or s.ts < ts - window:
+                    continue
+                checked.add(id(s))
+                sim = jaccard(sh, s.shingles)
+                if sim >= threshold and sim > best_sim:
+                    best, best_sim = s, sim
+        if best is not None and best.cluster in self.clusters:
+            cluster = self.clusters[best.cluster]
+        else:
+            cid = f"{member_id}:{message_id or ts}"
+            cluster = Cluster(cid, ts, ts)
+            self.clusters[cid] = cluster
+        cluster.add(ts, member_id, message_id, cap)
+        seen = Seen(ts, member_id, message_id, sh, cluster.id, keys)
+        self.recent.append(seen)
+        for k in keys:
+            bucket = self.index.setdefault(k, [])
+            bucket.append(seen)
+            if len(bucket) > 50:  # a very common text must not make lookups slow
+                del bucket[:10]
+        if len(self.recent) > self.max_index:
+            self._drop(self.recent.popleft())
+        return cluster, best_sim
+
+    def _evict(self, before: float) -> None:
+        while self.recent and self.recent[0].ts < before:
+            self._drop(self.recent.popleft())
+        if len(self.clusters) > 4 * self.max_index:
+            for cid in [c for c, v in self.clusters.items() if v.last_ts < before]:
+                del self.clusters[cid]
+
+    def _drop(self, s: Seen) -> None:
+        for k in s.keys:
+            b = self.index.get(k)
+            if b is None:
+                continue
+            try:
+                b.remove(s)
+            except ValueError:
+                pass
+            if not b:
+                del self.index[k]
+
+    def note_join(self, ts: float, member_id: str, window: float, threshold: int) -> tuple[int, Cluster | None]:
+        """Record a join; return joins within `window` and the join burst, if one is on."""
+        self.joins.append((ts, member_id))
+        n = sum(1 for t, _ in self.joins if t >= ts - window)
+        burst = self.join_burst
+        if burst is not None and ts - burst.last_ts > window:
+            burst = self.join_burst = None
+        if burst is None and n >= threshold:
+            first = next(t for t, _ in self.joins if t >= ts - window)
+            burst = self.join_burst = Cluster(f"joins:{int(first)}", first, ts)
+            for t, mid in self.joins:
+                if t >= ts - window:
+                    burst.add(t, mid, None, 1000)
+        elif burst is not None:
+            burst.add(ts, member_id, None, 1000)
+        return n, burst

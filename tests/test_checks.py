@@ -1,0 +1,195 @@
+"""Table-driven tests of every moderation check: pass and fail cases with their
+reasons, in English, Chinese and Russian, plus normalisation bypasses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from scoring.checks import BlocklistSettings, NewcomerSettings, RaidSettings, Verdict
+from scoring.screen import Screener, default_checks
+from scoring.spam import SpamModel
+from scoring.textnorm import normalise, phrase_pattern
+from scoring.window import GroupWindow
+from storage.events import Event, EventKind, count_links
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_MODEL = SpamModel().fit(
+    ["earn money fast dm me", "crypto signals join now", "赚钱 加微信", "заработок в лс"] * 3
+    + ["when is the homework due", "thanks for the slides", "作业什么时候交", "спасибо за лекцию"] * 3,
+    [1] * 12 + [0] * 12,
+)
+
+
+def msg(member: str, text: str, at: float = 0.0, kind: EventKind = EventKind.MESSAGE, mid: str | None = None, **kw) -> Event:
+    """A message `at` seconds after T0."""
+    kw.setdefault("link_count", count_links(text))
+    return Event("fake", "g1", kind, T0 + timedelta(seconds=at), member_id=member, member_name=member,
+                 message_id=mid or f"{member}-{at}-{len(text)}", text=text, **kw)
+
+
+def run(events: list[Event], check: str, settings: dict | None = None, trusted: bool = False, history_days: float = 0) -> Verdict:
+    """Screen `events` in order; return the named check's verdict on the last one."""
+    window = GroupWindow()
+    screener = Screener(default_checks(_MODEL))
+    out = None
+    for e in events:
+        m = window.member(e.member_id)
+        if m.first_ts is None and history_days:
+            m.first_ts = e.time.timestamp() - history_days * 86400
+            m.messages = 100
+        out = screener.screen(e, window, settings or {}, trusted)
+    return next(v for v in out.verdicts if v.check == check)
+
+
+def same(member: str, text: str, n: int, every: float = 1.0) -> list[Event]:
+    return [msg(member, text, i * every) for i in range(n)]
+
+
+CASES = [
+    # (id, events, check, flagged, reason fragment)
+    ("flood-pass", same("a", "hi", 5), "flood", False, "messages 5/5 in 10s"),
+    ("flood-fail", same("a", "hi", 6), "flood", True, "messages 6/5 in 10s"),
+    ("flood-slow", same("a", "hi", 8, every=3), "flood", False, "messages 4/5"),
+    ("repeat-en", same("a", "Buy my course now please", 3, every=20), "repeat", True, "repeats 3/3"),
+    ("repeat-zh", same("a", "出售全套课程，需要的私聊我", 3, every=20), "repeat", True, "repeats 3/3"),
+    ("repeat-ru", same("a", "Продам курс недорого, пишите", 3, every=20), "repeat", True, "repeats 3/3"),
+    ("repeat-two", same("a", "Buy my course now please", 2, every=20), "repeat", False, "repeats 2/3"),
+    ("repeat-short", same("a", "ok", 5, every=20), "repeat", False, "short text"),
+    ("repeat-near", [msg("a", "Buy my course now please!!", 0), msg("a", "buy my course now please", 30), msg("a", "Buy my course now, please", 60)], "repeat", True, "repeats 3/3"),
+    ("mentions-fail", [msg("a", "@alice1 @bobby2 @carol3 @dave44 @erin55 @frank6 look")], "mentions", True, "mentions 6/5"),
+    ("mentions-pass", [msg("a", "@alice1 thanks!")], "mentions", False, "mentions 1/5"),
+    ("mentions-zh", [msg("a", "大家看过来 @alice1 @bobby2 @carol3 @dave44 @erin55 @frank6")], "mentions", True, "mentions 6/5"),
+    ("mentions-ru", [msg("a", "Смотрите @alice1 @bobby2 @carol3 @dave44 @erin55 @frank6")], "mentions", True, "mentions 6/5"),
+    ("flood-zh", same("a", "在吗", 6), "flood", True, "messages 6/5 in 10s"),
+    ("flood-ru", same("a", "ау", 6), "flood", True, "messages 6/5 in 10s"),
+    ("emoji-zh", [msg("a", "福利来了" + "🧧" * 14)], "symbols", True, "emoji"),
+    ("invisible-ru", [msg("a", "за\u200bра\u200bбо\u200bток")], "symbols", True, "invisible characters"),
+    ("shout-en", [msg("a", "WHY IS NOBODY ANSWERING MY QUESTION")], "shouting", True, "caps 100%"),
+    ("shout-ru", [msg("a", "ПОЧЕМУ НИКТО НЕ ОТВЕЧАЕТ")], "shouting", True, "caps 100%"),
+    ("shout-zh", [msg("a", "为什么没有人回答我的问题！！！")], "shouting", False, "caps n/a"),
+    ("shout-short", [msg("a", "OK THX")], "shouting", False, "caps n/a (5 letters)"),
+    ("shout-normal", [msg("a", "I use SQL and AWS at work")], "shouting", False, "caps"),
+    ("emoji-wall", [msg("a", "🔥" * 15)], "symbols", True, "emoji"),
+    ("emoji-some", [msg("a", "great lecture 👍🎉")], "symbols", False, "emoji 2/12"),
+    ("zalgo", [msg("a", "h̴̛̰e̵̡͠l̸͍͝l̶̰̿o̴̧͝ ̷w̵o̶r̸l̷d̴")], "symbols", True, "zalgo"),
+    ("invisible", [msg("a", "fr\u200bee m\u200bon\u200bey")], "symbols", True, "invisible characters"),
+    ("newcomer-link", [msg("new", "check https://example.com/offer")], "newcomer", True, "posted 1 link(s)"),
+    ("newcomer-invite", [msg("new", "join t.me/+AbCdEf123")], "newcomer", True, "invite link"),
+    ("newcomer-forward", [msg("new", "look at this", forwarded=True)], "newcomer", True, "forward"),
+    ("newcomer-clean", [msg("new", "hello everyone, glad to join")], "newcomer", False, "nothing risky"),
+    ("newcomer-zh", [msg("new", "大家好，看看这个 https://x.cn/a")], "newcomer", True, "link"),
+    ("newcomer-ru", [msg("new", "Вступайте t.me/+AbCdEf123")], "newcomer", True, "invite link"),
+    ("newcomer-clean-ru", [msg("new", "Всем привет, рад присоединиться")], "newcomer", False, "nothing risky"),
+]
+
+
+@pytest.mark.parametrize(("events", "check", "flagged", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_check_table(events, check, flagged, fragment):
+    v = run(events, check)
+    assert v.flagged is flagged, v.reason
+    assert fragment in v.reason
+
+
+def test_newcomer_not_new_after_history():
+    v = run([msg("old", "docs are at https://docs.python.org")], "newcomer", history_days=30)
+    assert not v.flagged and "not new" in v.reason
+
+
+def test_newcomer_settings_can_allow_links():
+    v = run([msg("new", "https://example.com")], "newcomer", {"newcomer": NewcomerSettings(links=False)})
+    assert not v.flagged
+
+
+BLOCK = [
+    # (text, words, flagged)
+    ("this is a scam", ["scam"], True),
+    ("this is a s.c.a.m", ["scam"], True),
+    ("this is a s c a m", ["scam"], True),
+    ("this is a ＳＣＡＭ", ["scam"], True),
+    ("this is a ѕсаm", ["scam"], True),  # Cyrillic lookalikes
+    ("this is a sc\u200bam", ["scam"], True),
+    ("fr3e c0ins here", ["free coins"], True),
+    ("disunity in the team", ["unity"], False),
+    ("scampi for dinner", ["scam"], False),
+    ("пишите в лс", ["в лс"], True),
+    ("пишите в лсд", ["в лс"], False),
+    ("加我微信领取福利", ["微信"], True),
+    ("the course is great", ["scam"], False),
+]
+
+
+@pytest.mark.parametrize(("text", "words", "flagged"), BLOCK)
+def test_blocklist_normalises_with_word_boundaries(text, words, flagged):
+    v = run([msg("a", text)], "blocklist", {"blocklist": BlocklistSettings(words=words)})
+    assert v.flagged is flagged, (normalise(text), v.reason)
+    if flagged:
+        assert repr(words[0]) in v.reason
+
+
+def test_blocklist_regex_and_pass_reason():
+    s = {"blocklist": BlocklistSettings(words=["casino"], regexes=[r"bit\.ly/\w+"])}
+    assert run([msg("a", "see bit.ly/abc")], "blocklist", s).flagged
+    v = run([msg("a", "hello")], "blocklist", s)
+    assert not v.flagged and v.reason == "no match among 2 entries"
+
+
+def test_blocklist_rejects_bad_regex():
+    assert "not a valid regular expression" in BlocklistSettings(regexes=["("]).check()
+
+
+def test_phrase_pattern_cjk_is_substring():
+    assert phrase_pattern("赚钱").search(normalise("在家赚钱"))
+
+
+def test_raid_near_duplicates_from_many_members():
+    texts = ["Join our signals group t.me/+pump", "join our signals group t.me/+pump!!", "Join our signals group: t.me/+pump"]
+    events = [msg(f"r{i}", texts[i % 3], i * 5.0) for i in range(5)]
+    v = run(events, "raid")
+    assert v.flagged and "same text from 5/5 members" in v.reason
+
+
+def test_raid_needs_distinct_members():
+    v = run(same("one", "Join our signals group t.me/+pump", 6, every=5), "raid")
+    assert not v.flagged and "1/5 members" in v.reason
+
+
+def test_raid_window_expires():
+    events = [msg(f"r{i}", "Join our signals group t.me/+pump", i * 100.0) for i in range(5)]
+    v = run(events, "raid", {"raid": RaidSettings(seconds=150)})
+    assert not v.flagged
+
+
+def test_join_raid():
+    joins = [Event("fake", "g1", EventKind.JOIN, T0 + timedelta(seconds=i * 3), member_id=f"j{i}") for i in range(10)]
+    v = run(joins, "raid")
+    assert v.flagged and v.reason == "joins 10/10 in 60s" and v.data["count"] == 10
+    assert not run(joins[:9], "raid").flagged
+
+
+def test_trusted_skip_content_checks_but_not_raid():
+    events = [msg(f"r{i}", "WIN FREE CRYPTO NOW t.me/+pump", i) for i in range(6)]
+    window, screener = GroupWindow(), Screener(default_checks(_MODEL))
+    for e in events:
+        sc = screener.screen(e, window, {}, trusted=True)
+    by = {v.check: v for v in sc.verdicts}
+    assert by["shouting"].reason == "skipped: trusted member" and not by["shouting"].flagged
+    assert by["raid"].flagged
+
+
+def test_edit_is_checked_like_a_message():
+    v = run([msg("a", "hello", 0, mid="m1"), msg("a", "ＷＩＮ FREE MONEY NOW AT THIS LINK", 5, kind=EventKind.EDIT, mid="m1")], "shouting")
+    assert v.flagged
+
+
+def test_every_check_gives_a_reason_on_pass():
+    window, screener = GroupWindow(), Screener(default_checks(_MODEL))
+    sc = screener.screen(msg("a", "When is the homework due?"), window, {})
+    assert len(sc.verdicts) == 10
+    assert all(v.reason and not v.flagged for v in sc.verdicts), [(v.check, v.reason) for v in sc.verdicts]
+
+
+def test_newcomer_plain_links_are_low_but_invites_medium():
+    assert run([msg("new", "docs: https://docs.python.org")], "newcomer").severity == "low"
+    assert run([msg("new", "join t.me/+AbCdEf123")], "newcomer").severity == "medium"
