@@ -21,6 +21,7 @@ warmup_messages = {warmup}
 [check_newcomer]
 first_messages = 1
 first_hours = {hours}
+link_severity = "medium"
 """
 
 
@@ -35,7 +36,8 @@ async def passed_gate(tmp_path, warmup: int, hours: float = 1.0) -> BotHarness:
 
 
 async def newcomer_verdicts(bot) -> list[str]:
-    """Newcomer-check hits moderation recorded (plain links are noted; invites alert)."""
+    """Newcomer-check hits moderation recorded with its alerts (links alert here:
+    link_severity is raised to medium above)."""
     import json
 
     out = []

@@ -11,7 +11,7 @@ pytest.importorskip("bot.scoring_feature", reason="the scoring feature is not on
 
 async def chat(bot, who: str, texts: list[str], channel: str = "") -> None:
     for t in texts:
-        await bot.say(who, t, channel_id=channel)
+        await bot.say(who, t, channel_id=channel, advance=120)  # a conversation, not a flood
 
 
 PYTHON = ["my python code has a bug in the api call", "git rebase broke my python script",
