@@ -29,6 +29,11 @@ FEATURES: list[str] = [
     "bot.admin_config",
     "bot.moderation",
     "bot.scoring_feature",
+    "bot.points",
+    "bot.rewards",
+    "bot.scheduler",
+    "bot.community",
+    "bot.links",
     "bot.onboarding",
 ]
 

@@ -166,9 +166,10 @@ def bar_chart(labels: list[str], values: list[float], title: str, color: str = "
 
 
 def top_members_chart(names: list[tuple[str, str]], values: list[float], board: str, lang: str = "en") -> bytes:
-    """Top members by a board; `names` are (display name, member id) pairs."""
+    """Top members by a board; `names` are (display name, member id) pairs. A name no
+    installed font can draw is shown as "id <member id>"."""
     L = _lang(lang)
-    return bar_chart([label(n, mid) for n, mid in names], values, L["top"].format(board=board))
+    return bar_chart([label(n, f"id {mid}") for n, mid in names], values, L["top"].format(board=board))
 
 
 def interest_chart(tags: list[str], shares: list[float], lang: str = "en") -> bytes:

@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "bot.admin_config",
     "bot.cli_scoring",
     "bot.mod_cli",
+    "bot.cli_points",
     "bot.config_doc",
 ]
 

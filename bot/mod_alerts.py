@@ -98,7 +98,7 @@ async def render(app: App, group: GroupInfo, flag: dict, lang: str, would: str =
     kind = flag["kind"]
     head = {"raid": "mod.alert.raid", "joins": "mod.alert.joins", "report": "mod.alert.report"}.get(kind, "mod.alert.auto")
     if reporters is None:
-        reporters = await app.services["moderation"].store.reporters(flag["id"]) if kind == "report" or flag.get("id") else []
+        reporters = await app.services["moderation"].store.reporters(flag["id"])
     names = await names_of(app, group.platform, [flag["member_id"], flag.get("decided_by"), *reporters])
 
     def name(mid: str | None) -> str:

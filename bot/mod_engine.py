@@ -143,7 +143,7 @@ class ModerationService:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.store = ModerationStore(app.store.engine, app.store._insert)
+        self._store: ModerationStore | None = None
         mod = app.config.section("moderation")
         self.model: SpamModel = load_model(mod.model_path or None)
         self.screener = Screener(default_checks(self.model))
@@ -158,6 +158,13 @@ class ModerationService:
         self._ready = False
         self._loaded: set[int] = set()
         self._lock = asyncio.Lock()
+
+    @property
+    def store(self) -> ModerationStore:
+        """The moderation tables on the app's store (made on first use)."""
+        if self._store is None:
+            self._store = ModerationStore(self.app.store.engine, self.app.store._insert)
+        return self._store
 
     async def ready(self) -> None:
         """Replay stored moderator labels into the classifier once per process."""

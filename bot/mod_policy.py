@@ -93,7 +93,8 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
     flag = None
     if cluster is not None and (pk, cluster.id) in svc.cluster_flags:
         flag = await svc.store.flag(svc.cluster_flags[(pk, cluster.id)])
-    if flag is None and e.message_id and e.kind is not EventKind.JOIN:
+    if flag is None and e.message_id and e.kind is EventKind.EDIT:
+        # Only an edit can meet its own earlier flag; a new message has none yet.
         flag = await svc.store.flag_by_key(pk, f"msg:{e.message_id}")
     flagged_text = [f"{v.check}: {v.reason}" for v in sc.flagged]
     if flag is None and raid is None and rank(severity) < rank(s.alert_min_severity):

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.mod_alerts import buttons, render
+from bot.mod_alerts import buttons, names_of, render
 from bot.mod_commands import register
 from bot.mod_engine import ModerationService
 from bot.mod_policy import moderation_step
 from bot.mod_scan import scan
 from scoring.checks import SEVERITIES
+from storage.events import EventKind, command_name
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -33,6 +34,14 @@ def install(app: App) -> None:
     svc = ModerationService(app)
     app.services["moderation"] = svc
     app.pipeline.add_step("moderation", moderation_step)
+
+    async def _settings_changed(app: App, turn) -> None:
+        # After "/config set" the cached settings must go at once, not in 30 s.
+        parsed = command_name(turn.event.text) if turn.event.kind is EventKind.COMMAND else None
+        if parsed and parsed[0] == "config" and parsed[1].split()[:1] == ["set"]:
+            svc.invalidate(turn.group.pk)
+
+    app.pipeline.add_step("moderation-settings", _settings_changed, before=None)
     app.router.button("mod", admin=True)(on_button)
     register(app.router)
 
@@ -61,7 +70,7 @@ async def demo(app: App, group: GroupInfo, out) -> None:
     out.print(
         f"{result.screened} events replayed through every check (mode {s.mode}): {len(result.flagged)} flagged, "
         f"giving {len(alerting)} alert(s) — near-identical messages share one alert; "
-        f"{quiet} low-severity verdict(s) only written to the audit log."
+        f"{quiet} low-severity verdict(s) that alert nobody (scan still lists them)."
     )
     table = Table(show_lines=True)
     for col in ("when", "who", "message", "checks that fired (last message)"):
@@ -69,8 +78,9 @@ async def demo(app: App, group: GroupInfo, out) -> None:
     for g in alerting:
         first, last = g.screenings[0], _decisive(g)
         e = first.event
-        n = len(last.cluster.members) if last.raid and last.cluster else len(g.members)
-        who = (e.member_name or e.member_id or "") + (f" +{n - 1} more" if n > 1 else "")
+        ids = list(last.cluster.members) if last.raid and last.cluster else g.members
+        names = await names_of(app, group.platform, ids[:1])
+        who = names.get(ids[0], ids[0]) + (f" +{len(ids) - 1} more" if len(ids) > 1 else "")
         table.add_row(
             f"{e.time:%m-%d %H:%M}",
             who,

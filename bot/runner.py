@@ -15,7 +15,10 @@ from bot.app import App
 log = logging.getLogger(__name__)
 
 #: platform → "module:function(app) -> Adapter | None"
-ADAPTER_FACTORIES: dict[str, str] = {}
+ADAPTER_FACTORIES: dict[str, str] = {
+    "telegram": "bot.telegram:build_telegram_adapter",
+    "discord": "bot.discord_setup:build_discord_adapter",
+}
 
 
 async def build_adapters(app: App) -> list:

@@ -1,8 +1,9 @@
 """The score cache: loads a group's events into an `EventFrame` incrementally and keeps
 computed scores so `/top` answers from memory.
 
-Only rows added since the last load are read (by row id), so a refresh of a group with a
-million events reads the new rows, not the million. Scores are recomputed when events
+Only rows added since the last load are read (by row id) and fed to the group's
+`FrameBuilder`, so a refresh of a group with a million events reads and interns the new
+rows, not the million; the loaded strings are not kept, only the frame's arrays. Scores are recomputed when events
 arrived or the cache is older than `cache_seconds`: before answering for small groups
 (under `sync_limit` events), in a background thread for big ones, which keep answering
 from the previous result meanwhile and refresh at most once per `refresh_seconds`.
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, literal_column, select
 
-from scoring.frame import EventFrame, build_frame
+from scoring.frame import EventFrame
+from scoring.framebuild import FrameBuilder
 from scoring.interest import Interests, interests
 from scoring.scores import ScoringParams, WindowScores, window_scores
 from storage.events import EventKind
@@ -34,17 +37,6 @@ _KINDS = [k.value for k in (EventKind.MESSAGE, EventKind.REACTION, EventKind.JOI
 _COLS = ("ts", "kind", "member_id", "target_member_id", "channel_id", "message_id", "reply_to_id", "mentions", "text", "link_count", "is_bot")
 
 
-@dataclass
-class Columns:
-    """A group's events as plain column lists, grown in place by `load_new`."""
-
-    last_id: int = 0
-    cols: dict[str, list] = field(default_factory=lambda: {c: [] for c in _COLS})
-
-    def __len__(self) -> int:
-        return len(self.cols["ts"])
-
-
 def _column(t, name: str):
     # Only messages' texts are scored; an edit's text would only take memory.
     if name == "text":
@@ -52,47 +44,62 @@ def _column(t, name: str):
     return t.c[name]
 
 
-async def load_new(app: App, group: GroupInfo, columns: Columns) -> int:
-    """Append the group's rows stored since the last call; returns how many.
+#: Rows per page when loading: bounds the memory the loaded strings take at once.
+PAGE = 100_000
 
-    One query, no ORDER BY (the frame sorts by time itself): SQLite answers it from
-    the group index without a temporary B-tree, and a million rows load in about 4 s of
-    CPU. Each batch is transposed with zip(*rows), so no Python code runs per cell.
+
+async def load_pages(app: App, group: GroupInfo, after_id: int) -> AsyncIterator[tuple[int, dict[str, list]]]:
+    """The group's rows stored after row `after_id`, page by page, as columns:
+    yields (last id of the page, columns).
+
+    Keyset pages in id order. The group test is written `+group_pk` so that SQLite
+    walks the primary key in order instead of the group index followed by a temporary
+    sort of the whole group for every page (valid SQL on PostgreSQL too). Each page is
+    transposed with zip(*rows) in a worker thread, so no Python code runs per cell on
+    the event loop.
     """
     t = EventRow.__table__
-    q = select(t.c.id, *[_column(t, col) for col in _COLS], t.c.data).where(
-        t.c.group_pk == group.pk, t.c.id > columns.last_id, t.c.kind.in_(_KINDS)
-    )
-    async with app.store.engine.connect() as conn:
-        rows = (await conn.execute(q)).all()
-    if not rows:
-        return 0
+    cols = [t.c.id, *[_column(t, col) for col in _COLS], case((t.c.kind == "reaction", t.c.data), else_="")]
+    while True:
+        q = (
+            select(*cols)
+            .where(literal_column(f"+{t.name}.group_pk") == group.pk, t.c.id > after_id, t.c.kind.in_(_KINDS))
+            .order_by(t.c.id)
+            .limit(PAGE)
+        )
+        async with app.store.engine.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        if not rows:
+            return
+        after_id, out = await asyncio.to_thread(_transpose, rows, after_id)
+        del rows
+        yield after_id, out
+
+
+def _transpose(rows: list, after_id: int) -> tuple[int, dict[str, list]]:
     ids, *cols, data = zip(*rows, strict=True)
     del rows
-    columns.last_id = max(columns.last_id, max(ids))
     # A removed reaction takes nothing back it never gave: drop it.
     drop = {i for i, (k, d) in enumerate(zip(cols[1], data, strict=True)) if d and k == "reaction" and '"removed": true' in d}
-    c = columns.cols
+    out: dict[str, list] = {}
     for name, values in zip(_COLS, cols, strict=True):
         if drop:
             values = [v for i, v in enumerate(values) if i not in drop]
         if name in ("ts", "link_count", "kind"):
-            c[name].extend(values)
+            out[name] = list(values)
         elif name == "is_bot":
-            c[name].extend(map(bool, values))
+            out[name] = list(map(bool, values))
         else:
-            c[name].extend(v or "" for v in values)
-    return len(ids) - len(drop)
+            out[name] = [v or "" for v in values]
+    return max(after_id, max(ids)), out
 
 
-def frame_of(columns: Columns, names: dict[str, str]) -> EventFrame:
-    """Build the frame from loaded columns (numpy work; run it off the event loop)."""
-    c = columns.cols
-    return build_frame(
+def add_columns(builder: FrameBuilder, c: dict[str, list]) -> int:
+    """Feed loaded columns to the group's frame builder (numpy work: off the loop)."""
+    return builder.add(
         ts=c["ts"], kind=c["kind"], member=c["member_id"], target=c["target_member_id"],
         channel=c["channel_id"], message_id=c["message_id"], reply_to=c["reply_to_id"],
         mentions=c["mentions"], texts=c["text"], link_count=c["link_count"], is_bot=c["is_bot"],
-        names=names,
     )
 
 
@@ -109,9 +116,10 @@ class Snapshot:
 
 @dataclass
 class GroupCache:
-    """One group's loaded columns, latest snapshot and refresh state."""
+    """One group's frame builder, latest snapshot and refresh state."""
 
-    columns: Columns = field(default_factory=Columns)
+    builder: FrameBuilder = field(default_factory=FrameBuilder)
+    last_id: int = 0
     snapshot: Snapshot | None = None
     dirty: bool = True
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -188,7 +196,7 @@ class ScoreService:
         stale = snap is None or gc.dirty or now - snap.now > settings.cache_seconds
         if not stale:
             return snap
-        big = len(gc.columns) >= settings.sync_limit
+        big = gc.builder.n >= settings.sync_limit
         if snap is not None and big and not fresh:
             # A big group's refresh costs seconds of CPU: at most one per
             # refresh_seconds, or a busy group would keep a core busy recomputing.
@@ -217,9 +225,11 @@ class ScoreService:
             if gc.snapshot is not None and not gc.dirty and now - gc.snapshot.now <= settings.cache_seconds:
                 return gc.snapshot
             gc.dirty = False
-            await load_new(self.app, group, gc.columns)
+            async for last_id, cols in load_pages(self.app, group, gc.last_id):
+                await asyncio.to_thread(add_columns, gc.builder, cols)
+                gc.last_id = last_id
             names = await self.app.store.member_names(group.platform)
-            frame = await asyncio.to_thread(frame_of, gc.columns, names)
+            frame = await asyncio.to_thread(gc.builder.frame, names)
             gc.snapshot = await asyncio.to_thread(compute, frame, now, settings)
             return gc.snapshot
 

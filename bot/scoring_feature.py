@@ -54,7 +54,7 @@ class ScoringSettings:
     top_size: int = setting(10, "Members shown by /top.")
     cache_seconds: float = setting(600.0, "Recompute cached scores at least this often.")
     sync_limit: int = setting(50000, "Groups with fewer events recompute before answering; bigger ones in the background.")
-    answer_seconds: float = setting(5.0, "A command waits this long for scores being computed, then says to ask again.")
+    answer_seconds: float = setting(2.0, "A command waits this long for scores being computed, then says to ask again.")
     refresh_seconds: float = setting(60.0, "Big groups recompute in the background at most this often.")
     warm_on_start: bool = setting(True, "Score groups bigger than sync_limit in the background when the bot starts.")
     recommend_boost: float = setting(0.5, "How much each engagement with an item raises it.")

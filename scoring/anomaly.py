@@ -81,7 +81,7 @@ class AnomalyCheck(Check):
     """Robust z of the member's 10-minute rate, plus the cached forest score."""
 
     name = "anomaly"
-    kinds = frozenset({EventKind.MESSAGE, EventKind.COMMAND})
+    kinds = frozenset({EventKind.MESSAGE})
     settings_cls = AnomalySettings
 
     def check(self, ctx: CheckContext, s: AnomalySettings) -> Verdict:

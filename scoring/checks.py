@@ -110,10 +110,10 @@ class FloodSettings(CheckSettings):
 
 
 class FloodCheck(Check):
-    """More than N messages in T seconds by one member."""
+    """More than N messages in T seconds by one member (commands to the bot don't count)."""
 
     name = "flood"
-    kinds = frozenset({EventKind.MESSAGE, EventKind.COMMAND})
+    kinds = frozenset({EventKind.MESSAGE})
     settings_cls = FloodSettings
 
     def check(self, ctx: CheckContext, s: FloodSettings) -> Verdict:
@@ -224,6 +224,8 @@ class NewcomerCheck(Check):
     """Links, invites, forwards, mentions or media in a new member's first messages."""
 
     name = "newcomer"
+    # Commands name members by @handle routinely ("/warn @bob"): not a newcomer risk.
+    kinds = frozenset({EventKind.MESSAGE, EventKind.EDIT})
     settings_cls = NewcomerSettings
 
     def check(self, ctx: CheckContext, s: NewcomerSettings) -> Verdict:
@@ -268,6 +270,7 @@ class MentionCheck(Check):
     """More than N members mentioned in one message."""
 
     name = "mentions"
+    kinds = frozenset({EventKind.MESSAGE, EventKind.EDIT})
     settings_cls = MentionSettings
 
     def check(self, ctx: CheckContext, s: MentionSettings) -> Verdict:

@@ -1,15 +1,15 @@
 """`EventFrame`: a group's events as columns of numpy arrays, the input of every model.
 
-Scoring never walks `Event` objects one by one on its hot path. The frame interns
-member, channel and message ids into integer codes once (with `np.unique`, in C), keeps
-the texts joined into one lower-cased string with their start offsets, and resolves each
-reply to the index of the message it answers. Everything downstream is `np.bincount`,
+Scoring never walks `Event` objects one by one on its hot path. The frame holds member
+and channel ids as integer codes (interned once by `scoring.framebuild.FrameBuilder`
+with dictionaries driven from C: `dict.fromkeys`, `map`), the texts joined into one
+lower-cased string with their start offsets, and each reply resolved to the index of
+the message it answers. Everything downstream is `np.bincount`,
 boolean masks and sparse matrices over these arrays.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -124,30 +124,6 @@ class EventFrame:
         return self.names.get(mid) or mid
 
 
-def _table(*columns: Iterable[str]) -> dict[str, int]:
-    """Codes for every distinct value, in first-seen order ("" gets a code too)."""
-    keys = dict.fromkeys(itertools.chain(*columns))
-    return {k: i for i, k in enumerate(keys)}
-
-
-def _codes(values: Sequence[str], table: dict[str, int]) -> np.ndarray:
-    """Codes of `values`, -1 for "" (the table's own code for "" is mapped away).
-
-    dict.fromkeys + map(dict.__getitem__) run in C: far faster than sorting a million
-    strings with np.unique.
-    """
-    codes = np.fromiter(map(table.__getitem__, values), np.int64, len(values))
-    empty = table.get("")
-    if empty is not None:
-        codes[codes == empty] = -1
-        codes[codes > empty] -= 1
-    return codes.astype(np.int32)
-
-
-def _ids(table: dict[str, int]) -> np.ndarray:
-    return np.array([k for k in table if k], dtype=object)
-
-
 def build_frame(
     ts: Sequence[float] | np.ndarray,
     kind: Sequence[str] | np.ndarray,
@@ -165,86 +141,15 @@ def build_frame(
     """Build a frame from columns (missing values as ""; `mentions` space-separated ids).
 
     Rows are sorted by time. Deleted messages (a DELETE event with the same message id)
-    are dropped with their delete events, so a removed message scores nothing.
+    are dropped with their delete events, so a removed message scores nothing. The
+    same as one `FrameBuilder.add` followed by `frame()`.
     """
-    ts_a = np.asarray(ts, dtype=np.float64)
-    n = ts_a.size
-    for col, label in ((kind, "kind"), (member, "member"), (texts, "texts"), (message_id, "message_id")):
-        if len(col) != n:
-            raise ValueError(f"build_frame: column {label!r} has {len(col)} rows, ts has {n}")
-    lut = {k: KIND_CODE[EventKind(k)] for k in dict.fromkeys(kind)}
-    kind_a = np.fromiter(map(lut.__getitem__, kind), np.int8, n)
-    keep = np.ones(n, bool)
-    deleted = kind_a == DELETE
-    if deleted.any():
-        gone = {message_id[i] for i in np.flatnonzero(deleted).tolist()} - {""}
-        was = np.fromiter(map(gone.__contains__, message_id), bool, n)
-        keep &= ~(was & ((kind_a == MESSAGE) | (kind_a == KIND_CODE[EventKind.EDIT])))
-    keep &= ~deleted
-    in_order = bool((np.diff(ts_a) >= 0).all())
-    if in_order:
-        order = np.flatnonzero(keep)  # rows from the store come in time order already
-    else:
-        order = np.argsort(ts_a, kind="stable")
-        order = order[keep[order]]
-    m = int(order.size)
-    full = in_order and m == n  # order is the identity: no reordering of the lists
-    pick = (lambda seq: list(seq)) if full else (lambda seq: [seq[i] for i in order])
-    ts_a, kind_a = ts_a[order], kind_a[order]
-    mem_l, tgt_l, men_list = pick(member), pick(target), pick(mentions)
-    men_counts = np.fromiter((v.count(" ") + 1 if v else 0 for v in men_list), np.int64, m)
-    men_tokens = " ".join(men_list).split()
-    table = _table(mem_l, tgt_l, men_tokens)
-    member_c, target_c, men_c = _codes(mem_l, table), _codes(tgt_l, table), _codes(men_tokens, table)
-    members = _ids(table)
-    ch_l = pick(channel)
-    ch_table = _table(ch_l)
-    channel_c = _codes(ch_l, ch_table)
-    # Replies point at the index of the message event with that id (-1: not stored).
-    msg_idx = np.flatnonzero(kind_a == MESSAGE).tolist()
-    mid_l = pick(message_id)
-    where = dict(zip(map(mid_l.__getitem__, msg_idx), msg_idx, strict=True))
-    where.pop("", None)
-    reply_ev = np.fromiter(map(where.get, pick(reply_to), itertools.repeat(-1)), np.int64, m)
-    # Adapters usually fill the target; for imports that only give reply ids, use the
-    # author of the resolved message.
-    fill = (target_c < 0) & (reply_ev >= 0)
-    target_c[fill] = member_c[reply_ev[fill]]
-    texts_o = pick(texts)
-    starts = np.zeros(m, np.int64)
-    if m:
-        lengths = np.fromiter(map(len, texts_o), np.int64, m) + 1
-        starts[1:] = np.cumsum(lengths)[:-1]
-    joined = (SEP + SEP.join(texts_o)).lower() if m else ""
-    question = np.zeros(m, bool)
-    if m:
-        cp = codepoints(joined)
-        question[question_texts(cp, starts)] = True
-    else:
-        cp = None
-        question &= kind_a == MESSAGE
-    link_a = np.asarray(link_count, dtype=np.int32)[order] if n else np.zeros(0, np.int32)
-    bot_a = np.asarray(is_bot, dtype=bool)[order] if n else np.zeros(0, bool)
-    return EventFrame(
-        ts=ts_a,
-        kind=kind_a,
-        member=member_c,
-        target=target_c,
-        channel=channel_c,
-        reply_ev=reply_ev,
-        link_count=link_a,
-        is_bot=bot_a,
-        mention_ptr=np.concatenate([[0], np.cumsum(men_counts)]).astype(np.int64),
-        mention_member=men_c.astype(np.int32),
-        texts=texts_o,
-        members=members,
-        channels=_ids(ch_table),
-        names=dict(names or {}),
-        joined=joined,
-        starts=starts,
-        question=question,
-        _cp=cp,
-    )
+    from scoring.framebuild import FrameBuilder  # it imports this module
+
+    b = FrameBuilder()
+    b.add(ts, kind, list(member), list(target), list(channel), list(message_id), list(reply_to), list(mentions),
+          list(texts), link_count, is_bot)
+    return b.frame(names)
 
 
 def frame_from_events(events: Iterable[Event], names: dict[str, str] | None = None) -> EventFrame:
@@ -263,7 +168,7 @@ def frame_from_events(events: Iterable[Event], names: dict[str, str] | None = No
         message_id=[e.message_id or "" for e in evs],
         reply_to=[e.reply_to_id or "" for e in evs],
         mentions=[" ".join(e.mentions) for e in evs],
-        texts=[e.text or "" if e.kind is EventKind.MESSAGE else "" for e in evs],
+        texts=[(e.text or "") if e.kind is EventKind.MESSAGE else "" for e in evs],
         link_count=[e.link_count for e in evs],
         is_bot=[e.is_bot for e in evs],
         names=nm,

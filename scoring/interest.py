@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from scoring.frame import MESSAGE, EventFrame
 from scoring.textscan import codepoints, docs_of, find_keywords
-from scoring.textvec import CharTfidf, count_matrix
+from scoring.textvec import CharTfidf, count_matrices
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[^\W\d_]{4,}")
@@ -146,9 +146,12 @@ def interests(
     taxonomy: Mapping[str, Sequence[str]],
     vocabulary: int = 10,
     text_vectors: bool = True,
+    answer_weight: float = 3.0,
 ) -> Interests:
     """Compute every member's and channel's interest vector over taxonomy tags plus
-    up to `vocabulary` discovered terms."""
+    up to `vocabulary` discovered terms, and (with `text_vectors`) each member's
+    character n-gram TF-IDF vector, in which answers to questions count
+    1 + `answer_weight` times."""
     for tag, kws in taxonomy.items():
         if isinstance(kws, str) or not all(isinstance(k, str) for k in kws):
             raise TypeError(f"taxonomy tag {tag!r}: keywords must be a list of strings")
@@ -176,11 +179,37 @@ def interests(
     C = sp.coo_matrix((w[okc], (ch[okc], hits_tag[okc])), shape=(frame.channels.size, nt)).toarray()
     text = tfidf = None
     if text_vectors and frame.n:
-        rows = np.where((frame.kind == MESSAGE) & ~frame.is_bot, frame.member, -1)
-        counts = count_matrix(frame.codepoints(), frame.starts, rows, n)
-        tfidf = CharTfidf()
-        text = tfidf.fit_transform(counts)
+        text, tfidf = _knowledge_vectors(frame, answer_weight)
     return Interests(tags, vocab, M, C, text, tfidf, keywords, keyword_tags)
+
+
+def _knowledge_vectors(frame: EventFrame, answer_weight: float) -> tuple[sp.csr_matrix, CharTfidf]:
+    """Each member's character n-gram TF-IDF vector of what they know.
+
+    A member's own messages count once, their questions a quarter (asking shows
+    interest, not knowledge), their answers 1 + `answer_weight` times; and the texts of
+    the questions they answered are added with `answer_weight`, so whoever answered
+    "how do I merge two dataframes" matches the next such question even if their answer
+    never said "merge".
+    """
+    n = frame.n_members
+    msg = (frame.kind == MESSAGE) & ~frame.is_bot & (frame.member >= 0)
+    to = np.maximum(frame.reply_ev, 0)
+    answer = msg & (frame.reply_ev >= 0) & frame.question[to] & (frame.member[to] != frame.member)
+    own_w = np.where(answer, 1.0 + answer_weight, np.where(frame.question, 0.25, 1.0))
+    own_rows = np.where(msg, frame.member, -1)
+    # Questions that got answers, compacted, and who answered each.
+    q_events = np.unique(frame.reply_ev[answer])
+    q_row = np.full(frame.n, -1, np.int64)
+    q_row[q_events] = np.arange(q_events.size)
+    own, qtext = count_matrices(
+        frame.codepoints(), frame.starts,
+        [(own_rows, own_w, n), (q_row, np.ones(frame.n), max(q_events.size, 1))],
+    )
+    pairs = np.unique(np.stack([frame.member[answer], q_row[frame.reply_ev[answer]]]), axis=1)
+    P = sp.csr_matrix((np.full(pairs.shape[1], answer_weight), (pairs[0], pairs[1])), shape=(n, max(q_events.size, 1)))
+    tfidf = CharTfidf()
+    return tfidf.fit_transform((own + P @ qtext).tocsr()), tfidf
 
 
 def _scan(keywords: list[str], keyword_tags: list[list[int]], frame: EventFrame) -> tuple[np.ndarray, np.ndarray]:

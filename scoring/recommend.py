@@ -100,7 +100,7 @@ class Expert:
 
     member: int
     score: float
-    text: float
+    text: float  # cosine of the question with the member's knowledge vector
     tags: float
     answers: float
 
@@ -113,14 +113,16 @@ def who_knows(
     bots: np.ndarray | None = None,
     weights: tuple[float, float, float] = (0.5, 0.3, 0.2),
     k: int = 3,
-    min_text: float = 0.1,
+    min_text: float = 0.12,
 ) -> list[Expert]:
     """Members ranked for answering `question`.
 
     score = a·text + b·tags + c·answers, where text is the cosine of the question with
-    the member's messages (char n-gram TF-IDF), tags the cosine of tag vectors, and
-    answers the member's answered questions scaled to the group's best answerer. Only
-    members with a topical fit (text above `min_text`, or a shared tag) are returned.
+    the member's messages (char n-gram TF-IDF, answers weighted up) relative to the best
+    match in the group, tags the cosine of tag vectors, and answers the member's
+    answered questions scaled to the group's best answerer. Only members with a topical
+    fit (text cosine above `min_text` and at least 30 % of the best, or a shared tag)
+    are returned.
     """
     if not question.strip():
         raise ValueError("the question is empty")
@@ -134,8 +136,10 @@ def who_knows(
     tags = cosine_rows(interests.members, qt) if qt.any() else np.zeros(n)
     ans = np.asarray(answers, dtype=float)
     ans = ans / ans.max() if ans.size and ans.max() > 0 else np.zeros(n)
-    score = a * text + b * tags + c * ans
-    fit = (text > min_text) | (tags > 0)
+    # Members with many messages have diluted vectors: compare within the group.
+    rel = text / text.max() if text.size and text.max() > 0 else text
+    score = a * rel + b * tags + c * ans
+    fit = ((text > min_text) & (rel >= 0.3)) | (tags > 0)
     if bots is not None:
         fit &= ~bots
     fit[list(exclude)] = False

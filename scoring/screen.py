@@ -117,7 +117,9 @@ class Screener:
                 m.first_ts = ts
             ctx.join_count, ctx.cluster = window.note_join(ts, event.member_id, raid.join_seconds, raid.joins)
         else:
-            if event.kind is not EventKind.EDIT:
+            if event.kind is EventKind.MESSAGE:
+                # Commands talk to the bot (its answers are rate-limited elsewhere); edits
+                # are not new messages. Neither counts towards rates and flood.
                 window.note_message(m, ts, text, event.link_count, len(event.mentions))
             if len(norm) >= raid.min_chars:
                 ctx.cluster, ctx.similarity = window.cluster_for(ts, event.member_id, event.message_id, sh, sig, raid.similarity, raid.seconds)

@@ -24,6 +24,7 @@ from sklearn.utils import murmurhash3_32
 
 from scoring.checks import Check, CheckContext, CheckSettings, Verdict, _s
 from scoring.textnorm import has_cjk, strip_invisible
+from storage.events import EventKind
 
 N_FEATURES = 2**18
 NGRAMS = (2, 5)
@@ -229,6 +230,9 @@ class SpamCheck(Check):
     """The classifier as a check: probability plus the strongest n-grams as reason."""
 
     name = "spam"
+    # Commands are instructions to the bot ("/warn @bob 100 because"), not chat the model
+    # learned from; raid, repeat and blocklist still see them.
+    kinds = frozenset({EventKind.MESSAGE, EventKind.EDIT})
     settings_cls = SpamSettings
 
     def __init__(self, model: SpamModel) -> None:

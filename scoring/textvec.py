@@ -55,13 +55,17 @@ def ngram_hashes(cp32: np.ndarray, ns: tuple[int, ...] = (2, 3), bits: int = BIT
     return np.concatenate(pos_out), np.concatenate(hash_out)
 
 
-def count_matrix(cp: np.ndarray, starts: np.ndarray, rows: np.ndarray, n_rows: int, bits: int = BITS) -> sp.csr_matrix:
-    """Counts of hashed n-grams, one row per group of texts.
+def count_matrices(
+    cp: np.ndarray, starts: np.ndarray, specs: list[tuple[np.ndarray, np.ndarray, int]], bits: int = BITS
+) -> list[sp.csr_matrix]:
+    """Counts of hashed n-grams for several groupings of the same texts, hashing the
+    corpus once.
 
-    `cp`/`starts` are the frame's corpus (as code points) and text offsets; `rows[i]` is the row text
-    i adds to (a member code, a channel code), or -1 to skip it.
+    `cp`/`starts` are the frame's corpus (as code points) and text offsets. Each spec is
+    (rows, weights, n_rows): `rows[i]` is the row text i adds to (-1: skip it) and
+    `weights[i]` how much each of its n-grams counts there.
     """
-    parts = []
+    parts: list[list[sp.csr_matrix]] = [[] for _ in specs]
     for lo in range(0, cp.size, CHUNK):
         # Overlap by two characters so n-grams across the cut are not lost.
         hi = min(cp.size, lo + CHUNK + 2)
@@ -69,14 +73,17 @@ def count_matrix(cp: np.ndarray, starts: np.ndarray, rows: np.ndarray, n_rows: i
         keep = pos < CHUNK  # the overlap belongs to the next chunk
         pos, buckets = pos[keep] + lo, buckets[keep]
         doc = np.searchsorted(starts, pos, side="right") - 1
-        r = rows[doc]
-        ok = r >= 0
-        parts.append(sp.coo_matrix((np.ones(int(ok.sum())), (r[ok], buckets[ok])), shape=(n_rows, 1 << bits)).tocsr())
-    if not parts:
-        return sp.csr_matrix((n_rows, 1 << bits))
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + p
+        for k, (rows, weights, n_rows) in enumerate(specs):
+            r = rows[doc]
+            ok = r >= 0
+            m = sp.coo_matrix((weights[doc[ok]], (r[ok], buckets[ok])), shape=(n_rows, 1 << bits)).tocsr()
+            parts[k].append(m)
+    out = []
+    for (_, _, n_rows), ps in zip(specs, parts, strict=True):
+        total = sp.csr_matrix((n_rows, 1 << bits))
+        for p in ps:
+            total = total + p
+        out.append(total.tocsr())
     return out
 
 
@@ -86,7 +93,9 @@ class CharTfidf:
     def __init__(self, bits: int = BITS, max_df: float = 0.5) -> None:
         self.bits = bits
         self.max_df = max_df
-        self.transformer = TfidfTransformer(sublinear_tf=True)
+        # Damped TF as log(1 + tf), applied by _mask: the transformer's own sublinear
+        # 1 + log(tf) goes negative for the fractional weights of questions.
+        self.transformer = TfidfTransformer(sublinear_tf=False)
         self.keep: np.ndarray | None = None
 
     def fit_transform(self, counts: sp.csr_matrix) -> sp.csr_matrix:
@@ -97,11 +106,15 @@ class CharTfidf:
         """
         n_docs = max(int((counts.getnnz(axis=1) > 0).sum()), 1)
         df = np.bincount(counts.indices, minlength=counts.shape[1])
-        self.keep = (df <= max(1.0, self.max_df * n_docs)).astype(np.float64)
+        # In a small group every term is in "many" documents: only prune from 10 up.
+        limit = self.max_df * n_docs if n_docs >= 10 else n_docs
+        self.keep = (df <= limit).astype(np.float64)
         return self.transformer.fit_transform(self._mask(counts)).tocsr()
 
     def _mask(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        return counts @ sp.diags(self.keep) if self.keep is not None else counts
+        damped = counts.copy()
+        damped.data = np.log1p(damped.data)
+        return damped @ sp.diags(self.keep) if self.keep is not None else damped
 
     def transform_text(self, text: str) -> sp.csr_matrix:
         """One query text as a 1 × 2**bits TF-IDF row (L2-normalised)."""

@@ -53,7 +53,7 @@ class RecordsMixin:
             g = (await conn.execute(select(Group).where(Group.id == group_pk))).one()
             rows = (
                 await conn.execute(
-                    select(GroupMember, Member.name, Member.is_bot)
+                    select(GroupMember.member_id, GroupMember.role, GroupMember.first_ts, Member.name, Member.is_bot)
                     .join(
                         Member,
                         (Member.member_id == GroupMember.member_id) & (Member.platform == g.platform),
@@ -64,8 +64,8 @@ class RecordsMixin:
                 )
             ).all()
         return [
-            {"member_id": gm.member_id, "role": gm.role, "first_ts": gm.first_ts, "name": name or gm.member_id, "is_bot": bool(is_bot)}
-            for gm, name, is_bot in rows
+            {"member_id": mid, "role": role, "first_ts": first_ts, "name": name or mid, "is_bot": bool(is_bot)}
+            for mid, role, first_ts, name, is_bot in rows
         ]
 
     async def role(self, group_pk: int, member_id: str) -> str | None:

@@ -4,7 +4,11 @@ Feature issues add their table modules here (one import line each); Alembic's en
 the tests read the full schema through this module.
 """
 
+import storage.agenda  # noqa: F401  - community events, RSVPs, schedules, job runs
+import storage.ledger  # noqa: F401  - points ledger
+import storage.rewards  # noqa: F401  - rewards catalog, redemptions
 from storage import (
+    links,  # noqa: F401
     models,  # noqa: F401
     moderation,  # noqa: F401
     onboarding,  # noqa: F401

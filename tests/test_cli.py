@@ -75,6 +75,13 @@ def test_console_end_to_end(tmp_path):
     # the messages went through the pipeline into the store
     r = cli("stats", "--group", "Course 101", "--db", db, cwd=tmp_path)
     assert "messages 4" in r.stdout, r.stdout  # hello, /ping, /help, /nosuch
+    # A second session: the group exists, so bob is no owner; alice still is.
+    r = cli("console", "--group", "Course 101", "--as", "bob", "--db", db, cwd=tmp_path,
+            stdin="/config set bot.language zh-CN\n/as alice\n/config set bot.language zh-CN\n")
+    assert r.returncode == 0, r.stderr
+    assert "(owner)" not in r.stdout
+    assert "Only admins can use /config" in r.stdout
+    assert "bot.language 已设为" in r.stdout
 
 
 def test_demo_runs_without_network_or_config(tmp_path):

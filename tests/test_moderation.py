@@ -25,12 +25,13 @@ async def test_spam_gets_an_alert_with_reasons_and_buttons(bot):
     assert len(sent) == 1
     alert = sent[0]
     assert "spammer" in alert.text and "Earn $500" in alert.text
-    assert "spam: spam 1.00" in alert.text or "spam: spam 0.9" in alert.text
+    assert "• spam: spam " in alert.text and "≥ 0.85" in alert.text
     assert "newcomer: new member" in alert.text
     assert [b.data.split(":")[1] for row in alert.buttons for b in row] == ["spam", "mute", "ham"]
     assert not bot.adapter.actions  # alert mode never acts on its own
     audit = await bot.app.store.audit_log(bot.group.pk)
-    assert audit[0]["action"] == "flagged" and "spam 1.00" in audit[0]["detail"] or "spam 0.9" in audit[0]["detail"]
+    assert audit[0]["action"] == "flagged"
+    assert "spam: spam " in audit[0]["detail"] and "newcomer: new member" in audit[0]["detail"]
 
 
 async def test_clean_chat_gets_no_alert(bot):
@@ -137,14 +138,26 @@ async def test_admin_is_trusted_for_content_but_not_raid(bot):
 
 async def test_enforce_mode_deletes_and_bans(tmp_path):
     bot = await BotHarness.create(tmp_path, config="[moderation]\nmode = 'enforce'\n")
+    fired = []
+
+    async def confirmed(app, ev):
+        fired.append(("confirmed", ev.member_id, ev.by))
+
+    async def cleared(app, ev):
+        fired.append(("cleared", ev.member_id, ev.by))
+
+    bot.app.services["moderation"].on_spam_confirmed.append(confirmed)
+    bot.app.services["moderation"].on_spam_cleared.append(cleared)
     try:
         (alert,) = await bot.replies_to("spammer", SPAM)
         kinds = {a.kind for a in bot.adapter.actions}
         assert kinds == {ActionKind.DELETE, ActionKind.BAN}
+        assert fired == [("confirmed", "spammer", "policy")]
         assert "Done automatically: delete, ban" in alert.text
         # "Not spam" on an enforced flag undoes the ban.
         await bot.press("admin", f"mod:ham:{flag_id(alert)}")
         assert bot.adapter.actions[-1].kind is ActionKind.UNBAN
+        assert fired[-1] == ("cleared", "spammer", "admin")
     finally:
         await bot.close()
 
@@ -192,5 +205,61 @@ async def test_chinese_group_gets_chinese_alerts(tmp_path):
     try:
         (alert,) = await bot.replies_to("spammer", "兼职日结，在家动动手指日赚300，有意者加vx：abc8866 https://t.me/+zhuanqian888")
         assert "疑似垃圾消息" in alert.text and "删除并封禁" in alert.buttons[0][0].text
+    finally:
+        await bot.close()
+
+
+def test_settings_errors_name_the_key():
+    import pytest
+
+    from bot.config import ConfigError, load_config_text
+
+    with pytest.raises(ConfigError, match=r"\[moderation\].*mode must be one of observe, alert, enforce, dry_run"):
+        load_config_text("[moderation]\nmode = 'bogus'\n")
+    with pytest.raises(ConfigError, match=r"\[check_flood\].*severity must be one of low, medium, high"):
+        load_config_text("[check_flood]\nseverity = 'extreme'\n")
+    with pytest.raises(ConfigError, match=r"\[check_blocklist\].*not a valid regular expression"):
+        load_config_text("[check_blocklist]\nregexes = ['(']\n")
+    with pytest.raises(ConfigError, match=r"\[check_raid\]: key 'members' must be int"):
+        load_config_text("[check_raid]\nmembers = 'five'\n")
+
+
+async def test_group_override_of_a_check(tmp_path):
+    cfg = "[[groups]]\nplatform = 'fake'\nid = 'g1'\n[groups.check_blocklist]\nwords = ['casino']\n"
+    bot = await BotHarness.create(tmp_path, config=cfg)
+    try:
+        (alert,) = await bot.replies_to("alice", "best c.a.s.i.n.o in town, come")
+        assert "blocklist: blocked: 'casino'" in alert.text
+    finally:
+        await bot.close()
+
+
+async def test_config_set_in_chat_takes_effect_at_once(bot):
+    await bot.say("alice", "best c.a.s.i.n.o in town, come")
+    assert alerts(bot) == []
+    out = await bot.ask("admin", "/config set check_blocklist.words casino")
+    assert "casino" in out
+    (alert,) = await bot.replies_to("bob", "best c.a.s.i.n.o in town, come")
+    assert "blocked: 'casino'" in alert.text
+
+
+async def test_report_on_an_auto_flag_adds_reporters_to_the_same_alert(bot):
+    await bot.say("alice", "hi")
+    (alert,) = await bot.replies_to("spammer", SPAM)
+    await bot.say("bob", "/report", reply_to=1)
+    assert len(alerts(bot)) == 1
+    edit = [r for r in bot.adapter.sent if r.edit_message_id][-1]
+    assert "Reporters: bob" in edit.text and "• spam: spam" in edit.text
+
+
+async def test_enforce_mode_bans_a_whole_raid(tmp_path):
+    bot = await BotHarness.create(tmp_path, config="[moderation]\nmode = 'enforce'\n")
+    try:
+        for i in range(8):
+            await bot.say(f"raider{i}", "Meet new friends in our chat t.me/+friendsgroup here", advance=2)
+        bans = {a.member_id for a in bot.adapter.actions if a.kind is ActionKind.BAN}
+        assert bans == {f"raider{i}" for i in range(8)}
+        deleted = {a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE}
+        assert deleted >= {m.message_id for m in bot.messages[-4:]}
     finally:
         await bot.close()

@@ -130,3 +130,18 @@ def test_health_questions_cohorts_and_quiet_members():
     assert sizes.sum() == 4 and np.nanmax(R) <= 1.0
     h = health(f, now)
     assert h["mau"] == 4 and h["dau"] == 1 and h["answered_share_30d"] == 0.5
+
+
+def test_who_knows_credits_answerers_with_the_questions_they_answered():
+    c = Chat()
+    q = c.say("bob", "How do I merge two pandas dataframes?", 0)
+    c.say("emma", "Use join on the key column.", 1, reply_to=q)
+    c.say("zed", "I also wonder how to merge pandas dataframes?", 2)
+    for i in range(3):
+        c.say("amy", f"nice weather today {i}", 3 + i)
+    f = frame_from_events(c.events)
+    it = interests(f, {}, vocabulary=0)
+    answers = member_features(f, now=f.ts.max() + 1).column("questions_answered")
+    experts = who_knows(it, "merging dataframes in pandas, anyone?", answers, exclude=[f.code("bob")])
+    assert [f.members[e.member] for e in experts][:2] == ["emma", "zed"]
+    assert "amy" not in {f.members[e.member] for e in experts}

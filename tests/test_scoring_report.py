@@ -161,3 +161,23 @@ def test_bad_scoring_config_names_the_key():
         load_config_text("[scoring]\ndamping = 1.5\n")
     cfg = load_config_text('[scoring]\ntaxonomy = {rust = ["rust", "cargo", "раст"]}\n')
     assert cfg.section("scoring").taxonomy == {"rust": ["rust", "cargo", "раст"]}
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out)]) == 0
+    return out
+
+
+def test_demo_community_report_and_charts(demo_dir, capsys):
+    capsys.readouterr()
+    db = f"sqlite:///{demo_dir / 'demo.db'}"
+    assert main(["report", "--db", db, "--group", "Course 101 · Data Science", "--format", "json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["members"] and all({"member_id", "name", "activity", "influence", "interests"} <= set(m) for m in rep["members"])
+    assert rep["lifecycle"]["stage"] in ("creation", "growth", "maturity", "decline")
+    assert rep["health"]["mau"] > 0
+    for name in ("daily.png", "cohorts.png", "top_activity.png", "top_influence.png", "interests.png"):
+        data = (demo_dir / "report" / name).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000, name

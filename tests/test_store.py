@@ -136,3 +136,11 @@ async def test_reopen_keeps_data(db_url):
     assert await s.count_events(g.pk) == 1
     assert await s.append(msg(1)) is False
     await s.close()
+
+
+async def test_group_members_lists_roles_and_names(store):
+    await store.append_many([msg(1, member="5", name="Ann"), msg(2, member="6", name="Ben")])
+    g = await store.group("telegram", "-1001")
+    await store.set_role(g.pk, "5", "admin")
+    rows = await store.group_members(g.pk)
+    assert [(r["member_id"], r["name"], r["role"]) for r in rows] == [("5", "Ann", "admin"), ("6", "Ben", "member")]

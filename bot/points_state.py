@@ -1,0 +1,138 @@
+"""In-process memory for the points rules, so a message costs no extra reads.
+
+The rules need, per member and day, the last message award (cooldown), today's capped
+points and reaction points (caps), whether the member earned today (streaks) and the
+XP (levels); and, for helpful answers, who wrote a recent message and what it replied
+to. Reading those from the database for every message made the points step five times
+slower than storing the event. `RuleState` loads a member's figures once per day from
+the ledger (`Ledger.stats`) and then keeps them current as grants are written; recent
+messages are remembered as they pass through the pipeline; the group's settings are
+re-read at most every `SETTINGS_TTL` seconds.
+
+The ledger stays the truth: idempotency keys are enforced by the database, so a stale
+memory can never pay an event twice. Writes that bypass `grant` (reversals, restores)
+call `forget`. With several instances on one database, each instance's caps and
+cooldowns are its own view (a member could earn slightly more than the daily cap across
+instances); exact-once per event still holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from storage.ledger import MemberStats
+
+#: Seconds a group's points settings are reused before being read again.
+SETTINGS_TTL = 10.0
+#: Recent messages remembered for helpful-answer checks.
+MESSAGES = 50_000
+#: Members whose daily figures are kept.
+MEMBERS = 100_000
+
+
+@dataclass
+class _Day:
+    day_start: float
+    last_message: float | None
+    today_capped: int
+    today_reaction: int
+    today_messages: int
+    xp: int
+
+    def snapshot(self) -> MemberStats:
+        return MemberStats(self.last_message, self.today_capped, self.today_reaction, self.today_messages, self.xp)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A recent message as the helpful-answer rule needs it."""
+
+    member_id: str | None
+    reply_to_id: str | None
+    text: str
+
+
+class RuleState:
+    """Per-app memory of member figures, recent messages and group settings."""
+
+    def __init__(self) -> None:
+        self._days: OrderedDict[tuple[int, str], _Day] = OrderedDict()
+        self._messages: OrderedDict[tuple[int, str], Seen] = OrderedDict()
+        self._ctx: dict[int, tuple[float, object]] = {}
+
+    # -- settings ------------------------------------------------------------------
+    def ctx(self, group_pk: int):
+        """The cached rule context of a group, or None when missing or stale."""
+        hit = self._ctx.get(group_pk)
+        if hit and time.monotonic() - hit[0] < SETTINGS_TTL:
+            return hit[1]
+        return None
+
+    def keep_ctx(self, group_pk: int, rc) -> None:
+        """Remember a group's rule context."""
+        self._ctx[group_pk] = (time.monotonic(), rc)
+
+    # -- member figures ------------------------------------------------------------
+    async def stats(self, ledger, group_pk: int, member_id: str, day_start: float, capped: tuple[str, ...]) -> MemberStats:
+        """The member's figures for the day starting at `day_start`."""
+        key = (group_pk, member_id)
+        day = self._days.get(key)
+        if day is None or day.day_start != day_start:
+            s = await ledger.stats(group_pk, member_id, day_start, capped)
+            day = _Day(day_start, s.last_message, s.today_capped, s.today_reaction, s.today_messages, s.xp)
+            self._days[key] = day
+            if len(self._days) > MEMBERS:
+                self._days.popitem(last=False)
+        else:
+            self._days.move_to_end(key)
+        return day.snapshot()
+
+    def note(self, group_pk: int, member_id: str, amount: int, reason: str, ts: float, capped: tuple[str, ...]) -> None:
+        """A grant of `amount` was written: keep the member's figures current."""
+        day = self._days.get((group_pk, member_id))
+        if day is None:
+            return
+        if ts < day.day_start or ts >= day.day_start + 86400 * 1.1:
+            self.forget(group_pk, member_id)  # another day's row: reload when next needed
+            return
+        day.xp += amount
+        if amount > 0 and reason in capped:
+            day.today_capped += amount
+        if amount > 0 and reason == "reaction":
+            day.today_reaction += amount
+        if reason == "message":
+            day.today_messages += 1
+            day.last_message = ts if day.last_message is None else max(day.last_message, ts)
+
+    def forget(self, group_pk: int, member_id: str) -> None:
+        """Drop a member's figures (after a write that did not go through `grant`)."""
+        self._days.pop((group_pk, member_id), None)
+
+    # -- recent messages -------------------------------------------------------------
+    def seen(self, group_pk: int, message_id: str, member_id: str | None, reply_to_id: str | None, text: str) -> None:
+        """Remember a message that went through the rules."""
+        self._messages[(group_pk, message_id)] = Seen(member_id, reply_to_id, text)
+        if len(self._messages) > MESSAGES:
+            self._messages.popitem(last=False)
+
+    async def message(self, store, group_pk: int, message_id: str) -> Seen | None:
+        """A recent message from memory, else from the store."""
+        hit = self._messages.get((group_pk, message_id))
+        if hit is not None:
+            return hit
+        e = await store.message(group_pk, message_id)
+        if e is None:
+            return None
+        seen = Seen(e.member_id, e.reply_to_id, e.text)
+        self._messages[(group_pk, message_id)] = seen
+        return seen
+
+
+def state_of(app) -> RuleState:
+    """The app's `RuleState` (created on first use)."""
+    st = app.services.get("points.state")
+    if st is None:
+        st = app.services["points.state"] = RuleState()
+    return st

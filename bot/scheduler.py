@@ -1,0 +1,374 @@
+"""The scheduler: schedules kept in our own tables, each occurrence claimed once.
+
+A schedule is a row (`storage.agenda.Schedule`): a stable job id, a kind, a cron spec in
+the group's time zone or a date, a grace time. Handlers for each kind are registered
+with `Scheduler.handler(kind)`. One method does the work, deterministically:
+
+    await scheduler.run_due(now)    # run every occurrence due at `now`, once
+
+For each schedule it finds the newest occurrence at or before `now`; if that occurrence
+is not claimed yet in `job_runs` it is claimed (a unique run key: job id + occurrence
+time) and run, or, when later than the grace time, claimed as skipped with a log line.
+Older missed occurrences are coalesced into that one. Because the claim is a unique row,
+a restart, a crash after posting, or a second instance never posts or awards twice.
+
+In production APScheduler 3.11's `AsyncIOScheduler` drives it: at start the jobs are
+rebuilt from the rows (stable ids, `replace_existing=True`, coalesce, misfire grace) and
+each fire calls `run_schedule` with the app's clock; a catch-up `run_due` at start runs
+what was missed while the bot was down. Tests drive a `FakeClock` and call `run_due`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import FakeClock
+from bot.config import register_section, setting
+from storage.agenda import Agenda, ScheduleInfo
+from storage.store import GroupInfo
+
+log = logging.getLogger(__name__)
+
+JobHandler = Callable[["object", GroupInfo, ScheduleInfo, datetime], Awaitable[str | None]]
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass
+class SchedulerSettings:
+    """Recurring posts: weekly leaderboard, monthly bonus, daily moderator digest."""
+
+    enabled: bool = setting(True, "Run scheduled jobs (APScheduler) while the bot runs.")
+    weekly_board: bool = setting(True, "Post the weekly points leaderboard.")
+    weekly_day: str = setting("mon", "Day of the weekly leaderboard (mon … sun), group time zone.")
+    weekly_hour: int = setting(9, "Hour of the weekly leaderboard (0-23), group time zone.")
+    weekly_size: int = setting(10, "Members on the weekly leaderboard.")
+    monthly_bonus: list[int] = setting([100, 50, 25], "Bonus points for last month's top 1, 2, 3 … (empty: off).")
+    monthly_day: int = setting(1, "Day of month of the monthly bonus post (1-28).")
+    monthly_hour: int = setting(9, "Hour of the monthly bonus post, group time zone.")
+    daily_digest: bool = setting(True, "Send moderators a daily digest.")
+    digest_hour: int = setting(8, "Hour of the moderator digest, group time zone.")
+    quiet_days: int = setting(7, "Days without a message after which an active member counts as going quiet.")
+    post_channel: str = setting("", "Channel for scheduled posts (empty: the group's main chat).")
+    grace_minutes: int = setting(60, "A missed recurring post still runs this late after a restart.")
+
+    def check(self) -> str | None:
+        """Validate days and hours."""
+        if self.weekly_day not in _DAYS:
+            return f"weekly_day must be one of {', '.join(_DAYS)}, got {self.weekly_day!r}"
+        for key in ("weekly_hour", "monthly_hour", "digest_hour"):
+            if not 0 <= getattr(self, key) <= 23:
+                return f"{key} must be 0-23, got {getattr(self, key)}"
+        if not 1 <= self.monthly_day <= 28:
+            return f"monthly_day must be 1-28, got {self.monthly_day}"
+        return None
+
+
+register_section("scheduler", SchedulerSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What `run_due` did with one occurrence: status "ran", "skipped" or "failed"."""
+
+    job_id: str
+    kind: str
+    fire: datetime
+    status: str
+    detail: str = ""
+
+
+def _lookback(s: ScheduleInfo) -> timedelta:
+    if "day" in s.spec:
+        return timedelta(days=33)
+    if "day_of_week" in s.spec:
+        return timedelta(days=8)
+    return timedelta(days=2)
+
+
+@lru_cache(maxsize=4096)
+def _cron(spec: tuple, timezone: str) -> CronTrigger:
+    return CronTrigger(timezone=timezone, **dict(spec))
+
+
+def run_key(s: ScheduleInfo, fire: datetime) -> str:
+    """The unique key of one occurrence: job id and occurrence time."""
+    return f"{s.job_id}@{fire.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+
+
+def last_fire(s: ScheduleInfo, now: datetime) -> datetime | None:
+    """The newest occurrence of schedule `s` at or before `now` (UTC), or None."""
+    if s.trigger == "date":
+        at = datetime.fromtimestamp(float(s.spec["at"]), UTC)
+        return at if at <= now else None
+    trig = _cron(tuple(sorted(s.spec.items())), s.timezone)
+    prev = None
+    t = trig.get_next_fire_time(None, now - _lookback(s))
+    while t is not None and t <= now:
+        prev = t
+        t = trig.get_next_fire_time(None, t + timedelta(seconds=1))
+    return prev.astimezone(UTC) if prev else None
+
+
+def make_trigger(s: ScheduleInfo):
+    """The APScheduler trigger for a schedule row."""
+    if s.trigger == "date":
+        return DateTrigger(run_date=datetime.fromtimestamp(float(s.spec["at"]), UTC))
+    return CronTrigger(timezone=s.timezone, **s.spec)
+
+
+class Scheduler:
+    """Runs the app's scheduled jobs; see the module docstring."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._agenda: Agenda | None = None
+        self.started = False
+        self._needs_aps = False
+        self.handlers: dict[str, JobHandler] = {}
+        self.group_syncs: list[Callable] = []
+        self.aps: AsyncIOScheduler | None = None
+        #: Groups whose schedules this process has written already.
+        self.seen: set[int] = set()
+
+    @property
+    def agenda(self) -> Agenda:
+        """Access to the schedule, job-run and event tables (created on first use)."""
+        if self._agenda is None:
+            self._agenda = Agenda(self.app.store.engine)
+        return self._agenda
+
+    def handler(self, kind: str) -> Callable[[JobHandler], JobHandler]:
+        """Register the coroutine that runs jobs of `kind`: fn(app, group, schedule, fire)."""
+
+        def deco(fn: JobHandler) -> JobHandler:
+            self.handlers[kind] = fn
+            return fn
+
+        return deco
+
+    # -- schedules from settings --------------------------------------------------
+    async def sync_group(self, group: GroupInfo, now: datetime | None = None, existing: dict | None = None) -> None:
+        """Write the group's recurring schedules from its current settings."""
+        from bot.points import group_zone
+
+        now = now or self.app.clock.now()
+        stored = await self.app.store.get_settings(group.pk)
+        cfg: SchedulerSettings = self.app.config.for_group("scheduler", group.platform, group.group_id, stored)
+        tz = group_zone(group.timezone or self.app.config.for_group("bot", group.platform, group.group_id, stored).timezone).key
+        grace = cfg.grace_minutes * 60.0
+        wanted = [
+            ("weekly_board", {"day_of_week": cfg.weekly_day, "hour": cfg.weekly_hour, "minute": 0}, cfg.weekly_board),
+            ("monthly_bonus", {"day": cfg.monthly_day, "hour": cfg.monthly_hour, "minute": 0}, bool(cfg.monthly_bonus)),
+            ("daily_digest", {"hour": cfg.digest_hour, "minute": 0}, cfg.daily_digest),
+        ]
+        for kind, spec, on in wanted:
+            job_id = f"{kind}:{group.pk}"
+            old = existing.get(job_id) if existing is not None else await self.agenda.schedule(job_id)
+            if old and old.spec == spec and old.timezone == tz and old.enabled == on and old.grace == grace:
+                continue
+            await self.agenda.put_schedule(job_id, group.pk, kind, "cron", spec, tz, None, grace, now.timestamp(), enabled=on)
+            await self.refresh(job_id)
+        for fn in self.group_syncs:
+            await fn(self.app, group, now)
+
+    async def sync_all(self, now: datetime | None = None) -> None:
+        """Write every active group's recurring schedules."""
+        existing = {s.job_id: s for s in await self.agenda.schedules(enabled_only=False)}
+        for g in await self.app.store.groups():
+            if g.active:
+                await self.sync_group(g, now, existing)
+
+    async def run_due(self, now: datetime | None = None, sync: bool = True) -> list[RunRecord]:
+        """Run every occurrence due at `now` that nobody ran yet (see module docstring).
+
+        `sync` first rewrites the recurring schedules from the current settings.
+        """
+        now = now or self.app.clock.now()
+        if sync:
+            await self.sync_all(now)
+        due = []
+        for s in await self.agenda.schedules():
+            fire = self._due(s, now)
+            if fire is not None:
+                due.append((s, fire, run_key(s, fire)))
+        if not due:
+            return []
+        claimed = await self.agenda.claimed([k for _, _, k in due])
+        out = []
+        for s, fire, key in due:
+            if key not in claimed:
+                rec = await self._run(s, fire, key, now)
+                if rec is not None:
+                    out.append(rec)
+        return out
+
+    async def run_schedule(self, s: ScheduleInfo, now: datetime) -> RunRecord | None:
+        """Run schedule `s`'s newest occurrence at or before `now` if not yet claimed."""
+        fire = self._due(s, now)
+        if fire is None:
+            return None
+        key = run_key(s, fire)
+        if await self.agenda.is_claimed(key):
+            return None
+        return await self._run(s, fire, key, now)
+
+    @staticmethod
+    def _due(s: ScheduleInfo, now: datetime) -> datetime | None:
+        fire = last_fire(s, now)
+        # Occurrences before the schedule existed were never missed.
+        if fire is None or fire.timestamp() <= s.created_ts:
+            return None
+        return fire
+
+    async def _run(self, s: ScheduleInfo, fire: datetime, key: str, now: datetime) -> RunRecord | None:
+        late = (now - fire).total_seconds()
+        if late > s.grace:
+            if await self.agenda.claim(key, s.job_id, s.group_pk, fire.timestamp(), now.timestamp(), "skipped", f"late {late:.0f}s"):
+                log.warning("skipping %s due %s: %.0f s late, grace %.0f s", s.job_id, fire.isoformat(), late, s.grace)
+                return RunRecord(s.job_id, s.kind, fire, "skipped", f"late {late:.0f}s")
+            return None
+        if not await self.agenda.claim(key, s.job_id, s.group_pk, fire.timestamp(), now.timestamp()):
+            return None  # another instance got there first
+        handler = self.handlers.get(s.kind)
+        group = await self._group(s.group_pk)
+        if handler is None or group is None:
+            log.error("no handler or group for %s", s.job_id)
+            return RunRecord(s.job_id, s.kind, fire, "failed", "no handler")
+        try:
+            detail = await handler(self.app, group, s, fire) or ""
+        except Exception as exc:
+            log.exception("job %s failed", s.job_id)
+            return RunRecord(s.job_id, s.kind, fire, "failed", repr(exc))
+        log.info("ran %s for %s: %s", s.job_id, fire.isoformat(), detail)
+        return RunRecord(s.job_id, s.kind, fire, "ran", detail)
+
+    async def _group(self, pk: int) -> GroupInfo | None:
+        return next((g for g in await self.app.store.groups() if g.pk == pk), None)
+
+    # -- APScheduler (production) -----------------------------------------------------
+    async def start(self, now: datetime | None = None) -> None:
+        """Catch up on what was missed, then (real clock only) let APScheduler drive."""
+        cfg: SchedulerSettings = self.app.config.section("scheduler")
+        try:
+            await self.run_due(now)
+        except Exception:
+            # Start anyway (the database may be away): the resync job catches up later.
+            log.exception("scheduler catch-up at start failed; retrying every 10 minutes")
+        self._needs_aps = cfg.enabled and not isinstance(self.app.clock, FakeClock)
+        if self._needs_aps:
+            self.start_apscheduler()
+        self.started = True
+
+    @property
+    def running(self) -> bool:
+        """For /readyz: started, and APScheduler running where it drives the jobs (a
+        fake clock's scheduler is driven by `run_due` instead)."""
+        if not self.started:
+            return False
+        return self.aps.running if self.aps is not None else not self._needs_aps
+
+    def start_apscheduler(self) -> AsyncIOScheduler:
+        """Start `AsyncIOScheduler` with one job per schedule row (call in a running loop)."""
+        self.aps = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
+        self.aps.add_job(self._resync, IntervalTrigger(minutes=10), id="scheduler:resync", replace_existing=True)
+        self.aps.start()
+        return self.aps
+
+    async def load_jobs(self) -> int:
+        """(Re)build every APScheduler job from the schedule rows; returns the count."""
+        n = 0
+        for s in await self.agenda.schedules(enabled_only=False):
+            n += await self._put_job(s)
+        return n
+
+    async def refresh(self, job_id: str) -> None:
+        """Re-read one schedule row into APScheduler after it changed."""
+        if self.aps is None:
+            return
+        s = await self.agenda.schedule(job_id)
+        if s is None:
+            if self.aps.get_job(job_id):
+                self.aps.remove_job(job_id)
+            return
+        await self._put_job(s)
+
+    async def _put_job(self, s: ScheduleInfo) -> int:
+        if self.aps is None:
+            return 0
+        now = self.app.clock.now()
+        if not s.enabled or (s.trigger == "date" and last_fire(s, now) is not None):
+            if self.aps.get_job(s.job_id):
+                self.aps.remove_job(s.job_id)
+            return 0
+        self.aps.add_job(
+            self.fire, make_trigger(s), args=[s.job_id], id=s.job_id, name=s.kind,
+            replace_existing=True, coalesce=True, misfire_grace_time=max(1, int(s.grace)),
+        )
+        return 1
+
+    async def fire(self, job_id: str) -> RunRecord | None:
+        """APScheduler's callback for job `job_id`: run its occurrence due now, once."""
+        s = await self.agenda.schedule(job_id)
+        if s is None or not s.enabled:
+            return None
+        return await self.run_schedule(s, self.app.clock.now())
+
+    async def _resync(self) -> None:
+        # Settings may have changed (/config set), and APScheduler drops a fire that
+        # comes later than its misfire grace (a blocked loop): catch up from the table.
+        await self.run_due()
+        await self.load_jobs()
+
+    async def stop(self) -> None:
+        """Stop APScheduler (jobs in flight finish)."""
+        if self.aps is not None and self.aps.running:
+            self.aps.shutdown(wait=False)
+        self.aps = None
+        self.started = False
+
+
+def scheduler_of(app) -> Scheduler:
+    """The app's `Scheduler` (created on first use)."""
+    s = app.services.get("scheduler")
+    if s is None:
+        s = app.services["scheduler"] = Scheduler(app)
+    return s
+
+
+async def _on_start(app) -> None:
+    sched = scheduler_of(app)
+    await sched.start()
+    if sched.aps is not None:
+        await sched.load_jobs()
+
+
+async def _on_stop(app) -> None:
+    await scheduler_of(app).stop()
+
+
+async def _first_sight_step(app, turn) -> None:
+    """Write a group's schedules the first time this process sees it."""
+    sched = scheduler_of(app)
+    if turn.group.pk not in sched.seen:
+        await sched.sync_group(turn.group)
+        sched.seen.add(turn.group.pk)
+
+
+def install(app) -> None:
+    """Create the scheduler, its start/stop hooks and the recurring jobs."""
+    from bot import jobs
+
+    scheduler_of(app)
+    app.on_start.append(_on_start)
+    app.on_stop.append(_on_stop)
+    app.pipeline.add_step("scheduler", _first_sight_step)
+    jobs.register(app)

@@ -1,0 +1,40 @@
+"""`/top` over Telegram: members talk, someone asks for the leaderboard, the answer is a
+sendMessage into the group naming the members (runs once a /top command is installed)."""
+
+from __future__ import annotations
+
+import pytest
+from telegram_fake_api import FakeBotApi
+from telegram_harness import GROUP, TgHarness
+
+
+@pytest.fixture
+async def fake():
+    f = FakeBotApi()
+    await f.start()
+    yield f
+    await f.stop()
+
+
+@pytest.fixture
+async def tg(tmp_path, fake, monkeypatch):
+    monkeypatch.setenv("TEST_TG_TOKEN", fake.token)
+    h = await TgHarness(tmp_path, fake).start()
+    if h.app.router.resolve("top") is None:
+        await h.close()
+        pytest.skip("no /top command installed in this tree yet")
+    yield h
+    await h.close()
+
+
+async def test_top_answers_with_the_leaderboard(tg):
+    q = await tg.say("alice", "How do I start the capstone?")
+    a = await tg.say("chen", "Start from the rubric, then the dataset.", reply_to=q)
+    await tg.say("alice", "Thanks, that worked!", reply_to=a)
+    await tg.say("bob", "Same question about week 3")
+    await tg.say("chen", "Week 3 uses the same rubric.")
+    await tg.say("bob", "/top")
+    (call,) = [c for c in tg.fake.called("sendMessage") if int(c.params["chat_id"]) == GROUP]
+    text = call.params["text"]
+    assert "Chen" in text and "Alice" in text and "Bob" in text
+    assert text.index("Chen") < text.index("Bob")  # most active first
