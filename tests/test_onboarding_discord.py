@@ -19,7 +19,7 @@ GATED = CONFIG + """
 gate = "button"
 gate_minutes = 3.0
 intro_tags = ["python", "career"]
-raid_joins = 4
+raid_joins = 6
 raid_seconds = 60.0
 """
 
@@ -35,10 +35,11 @@ class EnvClock(Clock):
 
 
 async def world_with(tmp_path, config: str):
-    from bot.config import SECTIONS
+    from bot.config import SECTIONS, register_all
 
+    register_all()
     if "check_raid" in SECTIONS:  # moderation installed: its raid thresholds count
-        config += "[check_raid]\njoins = 4\njoin_seconds = 60.0\n"
+        config += "[check_raid]\njoins = 6\njoin_seconds = 60.0\n"
     app, adapter = await make_app(tmp_path / "bot.db", config)
     return app, adapter
 
@@ -65,6 +66,7 @@ async def run(tmp_path, config, body):
             world = build_world(env)
             await env.settle()
             app.clock = EnvClock(env)
+            await env.advance_time(120)  # the world's own members joined well before the tests' newcomers
             await body(app, env, world)
     finally:
         await app.stop()
@@ -118,7 +120,7 @@ async def test_join_burst_raises_the_gate_and_tells_moderators_once(tmp_path):
     async def body(app, env, world):
         accounts = [await newcomer(env, world, f"moon{i}") for i in range(7)]
         raid = [m for m in bot_messages(world.general) + bot_messages(world.mods) if "Join gate switched on" in m.content]
-        assert len(raid) == 1 and "4 joins within 60s" in raid[0].content
+        assert len(raid) == 1 and "6 joins within 60s" in raid[0].content
         assert all(a.member.timed_out_until is not None for a in accounts)
 
     await run(tmp_path, GATED.replace('gate = "button"', 'gate = "off"'), body)

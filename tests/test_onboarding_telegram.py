@@ -57,7 +57,9 @@ async def harness(tmp_path, fake, monkeypatch, extra: str) -> TgHarness:
 
 
 def _sections() -> str:
-    from bot.config import SECTIONS
+    from bot.config import SECTIONS, register_all
+
+    register_all()
 
     return " ".join(f"[{s}]" for s in SECTIONS)
 
