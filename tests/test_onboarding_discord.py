@@ -10,11 +10,11 @@ import pytest
 pytest.importorskip("discord_world", reason="the Discord adapter and its simcord world are not on this branch yet")
 
 import simcord  # noqa: E402
-from discord_world import CONFIG, build_world, make_app  # noqa: E402
+from discord_world import DISCORD, build_world, make_app  # noqa: E402
 
 from bot.clock import Clock  # noqa: E402
 
-GATED = CONFIG + """
+GATED = DISCORD + """
 [onboarding]
 gate = "button"
 gate_minutes = 3.0
@@ -134,4 +134,4 @@ async def test_welcome_is_in_chinese(tmp_path):
         labels = [c.label for row in welcome.components for c in row.children]
         assert labels[-1] == "完成"
 
-    await run(tmp_path, CONFIG + '[bot]\nlanguage = "zh-CN"\n[onboarding]\nintro_tags = ["python"]\n', body)
+    await run(tmp_path, DISCORD + '[bot]\nlanguage = "zh-CN"\n[onboarding]\nintro_tags = ["python"]\n', body)
