@@ -104,6 +104,7 @@ async def gate_step(app: App, turn: Turn) -> None:
     elif e.kind is EventKind.LEAVE:
         gate = await svc.store.pending_gate(turn.group.pk, e.member_id)
         if gate is not None and await svc.store.finish_gate(gate["id"], "left", svc.now_ts(), "left the group"):
+            svc.gate_counter.labels(turn.group.platform, "left").inc()
             svc_forget(svc, turn.group.pk, e.member_id)
             await svc.store.cancel_timer(turn.group.pk, "gate", str(gate["id"]), svc.now_ts())
             await close_message(app, turn.group, gate)
@@ -126,6 +127,7 @@ async def on_join(app: App, turn: Turn) -> None:
         until = ts + s.raid_gate_minutes * 60
         await svc.store.set_raid(group.pk, until, alert_ts=None if raid_on else ts)
         if not raid_on:
+            svc.raid_counter.labels(group.platform).inc()
             await tell_moderators(app, group, s, count, until, turn.lang)
             if s.gate == "off" and s.raid_gate_recent:
                 for mid in members:
@@ -194,6 +196,7 @@ async def open_gate(app: App, group: GroupInfo, s: OnboardingSettings, mode: str
         if sent.ok and sent.message_id:
             await svc.store.update_gate(gid, message_id=sent.message_id)
     await svc.add_timer(group, "gate", str(gid), now + s.gate_minutes * 60)
+    svc.gate_counter.labels(group.platform, "opened").inc()
     await app.store.audit(group.pk, "onboarding", "gate.open", {"member": member_id, "mode": mode, "gate": gid, "shared": shared})
     return gid
 
@@ -243,6 +246,7 @@ async def release(app: App, group: GroupInfo, gate: dict[str, Any], by: str, lan
     await app.act(Action(ActionKind.UNMUTE, group.platform, group.group_id, mid, reason="onboarding: passed the join gate"))
     await close_message(app, group, gate)
     await svc.store.save_member(group.pk, mid, released_ts=now, warm_count=0)
+    svc.gate_counter.labels(group.platform, "passed").inc()
     await app.store.audit(group.pk, by, "gate.passed", {"member": mid, "gate": gate["id"], "attempts": gate["attempts"]})
     if not name:
         name, username = await svc.store.member_name(group.platform, mid)
@@ -262,6 +266,7 @@ async def remove(app: App, group: GroupInfo, gate: dict[str, Any], status: str, 
         await svc.store.cancel_timer(group.pk, "gate", str(gate["id"]), now)
     s = s or await svc.settings(group)
     kind = ActionKind.BAN if s.gate_failure == "ban" else ActionKind.KICK
+    svc.gate_counter.labels(group.platform, status).inc()
     await app.act(Action(kind, group.platform, group.group_id, gate["member_id"], reason=f"onboarding: {reason}"))
     await close_message(app, group, gate)
     await app.store.audit(group.pk, "onboarding", f"gate.{status}", {"member": gate["member_id"], "gate": gate["id"], "action": kind.value})

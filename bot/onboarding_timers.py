@@ -52,6 +52,13 @@ class OnboardingService:
         self.welcomes: dict[tuple[int, str], tuple[str, str]] = {}
         #: group pk → the raid's shared gate message (mode, question, answer, ids).
         self.raid_gates: dict[int, dict[str, Any]] = {}
+        # Onboarding's own counters, on the app's registry (served at /metrics).
+        from prometheus_client import Counter
+
+        self.gate_counter = Counter("communitybot_onboarding_gates_total", "Join gates by outcome (opened, passed, failed, timeout, left)",
+                                    ["platform", "outcome"], registry=app.metrics.registry)
+        self.raid_counter = Counter("communitybot_onboarding_raid_gates_total", "Times a join raid switched the gate on",
+                                    ["platform"], registry=app.metrics.registry)
 
     @property
     def store(self) -> OnboardingStore:

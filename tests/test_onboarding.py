@@ -113,6 +113,9 @@ async def test_silent_newcomer_is_removed_after_the_time_limit(gated):
     assert gate_id in [a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE]
     (g,) = await svc(bot).store.gates(bot.group.pk)
     assert g["status"] == "timeout"
+    m = bot.app.metrics.registry
+    assert m.get_sample_value("communitybot_onboarding_gates_total", {"platform": "fake", "outcome": "opened"}) == 1
+    assert m.get_sample_value("communitybot_onboarding_gates_total", {"platform": "fake", "outcome": "timeout"}) == 1
 
 
 async def test_wrong_answer_gets_a_new_question_then_removal(gated):
