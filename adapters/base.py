@@ -15,6 +15,12 @@ from typing import Protocol, runtime_checkable
 
 from storage.events import Event
 
+
+class AdapterStartError(Exception):
+    """A platform refused to let the adapter start (wrong token, missing intents); the
+    message says what to fix."""
+
+
 #: What an adapter calls with every event it receives.
 EventSink = Callable[[Event], Awaitable[None]]
 

@@ -28,7 +28,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Te
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from adapters.base import EventSink
+from adapters.base import AdapterStartError, EventSink
 from adapters.telegram_events import ALLOWED_UPDATES, PLATFORM, TranslateContext, to_event
 from adapters.telegram_out import TelegramOutbox
 from adapters.telegram_poll import Backoff, Poller, WebhookServer
@@ -46,7 +46,7 @@ async def _nothing(*_a) -> None:
     return None
 
 
-class TelegramStartError(Exception):
+class TelegramStartError(AdapterStartError):
     """Telegram refused to let the bot start (a wrong token); the message says what to fix."""
 
 

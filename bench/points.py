@@ -23,6 +23,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Python puts this script's folder first on sys.path, where bench/telegram.py would
+# shadow the python-telegram-bot package the app imports: use the project root instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 from adapters.fake import FakeAdapter  # noqa: E402

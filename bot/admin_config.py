@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bot import i18n
 from bot.commands import Ctx, UsageError
-from bot.config import GROUP_SECTIONS, SECTIONS, ConfigError, build_section, parse_value
+from bot.config import GROUP_SECTIONS, SECTIONS, ConfigError
 
 i18n.add(
     {
@@ -69,24 +69,15 @@ async def config_cmd(ctx: Ctx):
         section, _, field = key.partition(".")
         if section not in chat_sections() or not field:
             return ctx.t("config.unknown_key", key=key)
-        cls = SECTIONS[section]
+        from bot.group_settings import set_group_setting
+
         try:
-            value = parse_value(cls, field, value_text)
-            base = ctx.app.config.for_group(section, ctx.group.platform, ctx.group.group_id, stored)
-            build_section(cls, {field: value}, f"/config set {key}", base=base)
+            value = await set_group_setting(ctx.app, ctx.group, key, value_text, ctx.event.member_id or "?")
         except ConfigError as exc:
             msg = str(exc)
             if "unknown key" in msg:
                 return ctx.t("config.unknown_key", key=key)
             return ctx.t("config.bad_value", key=key, error=msg.split(": ", 1)[-1])
-        old = stored.get(key)
-        await ctx.store.set_setting(ctx.group.pk, key, value)
-        if key == "bot.language":
-            await ctx.store.update_group(ctx.group.pk, language=value)
-        if key == "bot.timezone":
-            await ctx.store.update_group(ctx.group.pk, timezone=value)
-        await ctx.store.audit(ctx.group.pk, ctx.event.member_id or "?", "config.set",
-                              {"key": key, "old": old, "new": value})
         lang = i18n.normalise_language(value) if key == "bot.language" else ctx.lang
         return i18n.t(lang, "config.set", key=key, value=json.dumps(value, ensure_ascii=False))
     raise UsageError(ctx.t("config.usage"))

@@ -34,6 +34,8 @@ FEATURES: list[str] = [
     "bot.scheduler",
     "bot.community",
     "bot.links",
+    "bot.feedback",
+    "bot.dashboard",
     "bot.onboarding",
 ]
 

@@ -13,6 +13,7 @@ import importlib
 import inspect
 import sys
 
+from adapters.base import AdapterStartError
 from bot.config import ConfigError
 from bot.logs import redact, setup_logging
 from storage.db import DatabaseError
@@ -26,6 +27,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "bot.mod_cli",
     "bot.cli_points",
     "bot.config_doc",
+    "bot.web.cli",
 ]
 
 
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         if inspect.isawaitable(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except (CliError, ConfigError, DatabaseError) as exc:
+    except (CliError, ConfigError, DatabaseError, AdapterStartError) as exc:
         print(redact(f"communitybot: error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:

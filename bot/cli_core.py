@@ -136,8 +136,9 @@ async def cmd_console(args) -> int:
         # Like a chat's creator: the first member of a new console group owns it.
         await store.set_role(group.pk, args.member, "owner")
     app.add_adapter(adapter)
+    owner = ", the new group's owner and admin" if new_group else ""
     print(f"communitybot console — group {args.group!r}, you are {args.member}"
-          f"{' (owner)' if new_group else ''}. /help lists commands; /as NAME switches member, "
+          f"{owner}. /help lists commands; /as NAME switches member, "
           "/press N presses a button, /quit leaves.", flush=True)
     await app.start()
     try:

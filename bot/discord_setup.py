@@ -140,3 +140,18 @@ def build_discord_adapter(app: App, config: Config | None = None, token: str | N
 
 def install(app: App) -> None:
     """Nothing to wire per app: the section registers at import, the adapter at `run`."""
+
+
+async def check_online(config: Config) -> str:
+    """`check-config --online`: log in to Discord's HTTP API with the token (no gateway)."""
+    import discord
+
+    client = discord.Client(intents=discord.Intents.none())
+    try:
+        await client.login(config.secret("discord", "token_env") or "")
+        user = client.user
+        return f"token valid: {user} (id {user.id})" if user else "token valid"
+    except discord.LoginFailure as exc:
+        raise RuntimeError(f"Discord rejected the token in ${config.section('discord').token_env}") from exc
+    finally:
+        await client.close()

@@ -299,9 +299,16 @@ async def _on_spam_confirmed(app, ev) -> None:
 
 
 async def _on_spam_cleared(app, ev) -> None:
-    """Moderation's `on_spam_cleared` hook: give back what the reversal took."""
-    if ev.message_id:
-        await restore_points_for_message(app, ev.group, ev.message_id, actor=f"moderation:{ev.by}")
+    """Moderation's `on_spam_cleared` hook: give back what a reversal took, and award
+    what the message would have earned had enforce mode not stopped it (idempotent)."""
+    from bot.points_rules import apply_rules
+
+    if not ev.message_id:
+        return
+    await restore_points_for_message(app, ev.group, ev.message_id, actor=f"moderation:{ev.by}")
+    e = await app.store.message(ev.group.pk, ev.message_id)
+    if e is not None:
+        await apply_rules(app, ev.group, e)
 
 
 def hook_moderation(app) -> bool:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from bot.points import CAPPED, Award, RuleCtx, day_start, grant_many, ledger_of, rule_ctx
 from bot.points_state import state_of
-from storage.events import Event, EventKind
+from storage.events import Event, EventKind, command_name
 from storage.store import GroupInfo
 
 _QUESTION_WORDS = re.compile(
@@ -68,7 +68,11 @@ async def backfill(app, group: GroupInfo, since: datetime, until: datetime) -> i
 
 async def points_step(app, turn) -> None:
     """The pipeline step: rules for every new message and reaction."""
-    await apply_rules(app, turn.group, turn.event)
+    e = turn.event
+    if e.kind is EventKind.COMMAND and (command_name(e.text) or ("",))[0] == "config":
+        # /config set may change points settings: read them afresh from the next event on.
+        state_of(app).drop_ctx(turn.group.pk)
+    await apply_rules(app, turn.group, e)
 
 
 async def _on_message(app, group: GroupInfo, e: Event, rc: RuleCtx) -> None:

@@ -7,7 +7,7 @@ to. Reading those from the database for every message made the points step five 
 slower than storing the event. `RuleState` loads a member's figures once per day from
 the ledger (`Ledger.stats`) and then keeps them current as grants are written; recent
 messages are remembered as they pass through the pipeline; the group's settings are
-re-read at most every `SETTINGS_TTL` seconds.
+re-read every `SETTINGS_TTL` seconds and right after a `/config` command.
 
 The ledger stays the truth: idempotency keys are enforced by the database, so a stale
 memory can never pay an event twice. Writes that bypass `grant` (reversals, restores)
@@ -69,6 +69,10 @@ class RuleState:
         if hit and time.monotonic() - hit[0] < SETTINGS_TTL:
             return hit[1]
         return None
+
+    def drop_ctx(self, group_pk: int) -> None:
+        """Forget a group's settings (they may have just changed)."""
+        self._ctx.pop(group_pk, None)
 
     def keep_ctx(self, group_pk: int, rc) -> None:
         """Remember a group's rule context."""

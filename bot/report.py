@@ -60,7 +60,8 @@ def build_report(group: GroupInfo, snap: Snapshot, settings: Any, since: float |
         )
     st = stage(weekly_series(f, now))
     series = weekly_series(f, now, weeks=12)
-    tags_total = it.members.sum(axis=0) if it is not None and it.members.size else np.zeros(0)
+    # A group whose members have no interest scores yet still has its tags: all zero.
+    tags_total = it.members.sum(axis=0) if it is not None and it.members.size else np.zeros(len(it.tags) if it else 0)
     share = tags_total / tags_total.sum() if tags_total.size and tags_total.sum() > 0 else tags_total
     return {
         "group": {"platform": group.platform, "group_id": group.group_id, "title": group.title},

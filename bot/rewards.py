@@ -9,6 +9,8 @@ privately either way. A redelivered `/redeem` is recognised by its event key.
 
 from __future__ import annotations
 
+import shlex
+
 from adapters.base import Button, Reply
 from bot.commands import Ctx, UsageError
 from bot.points import ledger_of
@@ -45,20 +47,25 @@ def _int(ctx: Ctx, text: str, what: str) -> int:
 
 
 async def _reward(ctx: Ctx) -> str:
-    if not ctx.args or ctx.args[0].lower() not in ("add", "remove"):
+    try:
+        # Quotes allow names with spaces: /reward add "course coupon" 30 5
+        args = shlex.split(ctx.arg_text.replace("“", '"').replace("”", '"'))
+    except ValueError:
+        raise UsageError() from None
+    if not args or args[0].lower() not in ("add", "remove"):
         raise UsageError()
-    sub = ctx.args[0].lower()
+    sub = args[0].lower()
     if sub == "remove":
-        if len(ctx.args) < 2:
+        if len(args) < 2:
             raise UsageError()
-        name = " ".join(ctx.args[1:])
+        name = " ".join(args[1:])
         ok = await ledger_of(ctx.app).remove_reward(ctx.group.pk, name)
         return ctx.t("rewards.removed" if ok else "rewards.no_such", name=name)
-    if len(ctx.args) < 3:
+    if len(args) not in (3, 4):
         raise UsageError()
-    name = ctx.args[1]
-    cost = _int(ctx, ctx.args[2], "COST")
-    stock = _int(ctx, ctx.args[3], "STOCK") if len(ctx.args) > 3 else None
+    name = args[1]
+    cost = _int(ctx, args[2], "COST")
+    stock = _int(ctx, args[3], "STOCK") if len(args) > 3 else None
     await ledger_of(ctx.app).set_reward(ctx.group.pk, name, cost, stock, ctx.event.time.timestamp())
     await ctx.store.audit(ctx.group.pk, ctx.event.member_id or "?", "rewards.add", {"name": name, "cost": cost, "stock": stock})
     stock_text = ctx.t("rewards.unlimited") if stock is None else ctx.t("rewards.stock", n=stock)
@@ -128,6 +135,6 @@ def install(app) -> None:
     """Register the rewards commands and the Approve/Deny buttons."""
     r = app.router
     r.command("rewards", usage="/rewards", help_key="cmd.help.rewards")(_rewards)
-    r.command("reward", usage="/reward add NAME COST [STOCK] | /reward remove NAME", help_key="cmd.help.reward", admin=True)(_reward)
+    r.command("reward", usage='/reward add NAME COST [STOCK] | /reward remove NAME ("quotes" for names with spaces)', help_key="cmd.help.reward", admin=True)(_reward)
     r.command("redeem", usage="/redeem NAME", help_key="cmd.help.redeem")(_redeem)
     r.button("redeem", admin=True)(_decide)

@@ -18,7 +18,14 @@ from typing import IO, Any
 
 CHAT_ID = 1876543210
 CHAT_NAME = "Course 101 · Data Science"
-START = datetime(2026, 8, 31, 0, 0, tzinfo=UTC)
+
+
+def default_start(now: datetime | None = None) -> datetime:
+    """12 weeks before today's midnight (UTC), so the sample ends about now (charts of
+    the last 30 days and "active this week" show live-looking data)."""
+    now = now or datetime.now(UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(weeks=WEEKS)
+
 WEEKS = 12
 
 NAMES_EN = [
@@ -90,7 +97,7 @@ class _Member:
     lang: str
     weight: float
     expert: bool = False
-    joined: datetime = START
+    joined: datetime = datetime(2026, 1, 5, tzinfo=UTC)
     left: datetime | None = None
 
 
@@ -146,11 +153,11 @@ def _leave(m: _Member, t: datetime) -> dict[str, Any]:
             "action": "remove_members", "members": [m.name]}
 
 
-def build_members(rng: random.Random) -> list[_Member]:
+def build_members(rng: random.Random, START: datetime) -> list[_Member]:  # noqa: N803
     """The sample's people: instructor, experts, busy, normal and quiet members."""
     names = [(n, "en") for n in NAMES_EN] + [(n, "zh") for n in NAMES_ZH]
     rng.shuffle(names)
-    members = [_Member(1000, "Dr. Maria Lopez", "en", 3.0, expert=True)]
+    members = [_Member(1000, "Dr. Maria Lopez", "en", 3.0, expert=True, joined=START)]
     for i, (name, lang) in enumerate(names[:59]):
         if i < 3:
             weight, expert = 2.5, True
@@ -167,10 +174,14 @@ def build_members(rng: random.Random) -> list[_Member]:
     return members
 
 
-def write_sample_export(path: Path | str, seed: int = 101) -> dict[str, int]:
-    """Write the sample community's `result.json`; returns counts of what it holds."""
+def write_sample_export(path: Path | str, seed: int = 101, start: datetime | None = None) -> dict[str, int]:
+    """Write the sample community's `result.json`; returns counts of what it holds.
+
+    The same seed gives the same community; `start` (default: 12 weeks before this
+    week's Monday) only shifts it in time."""
+    START = start or default_start()  # noqa: N806
     rng = random.Random(seed)
-    members = build_members(rng)
+    members = build_members(rng, START)
     timeline: list[tuple[datetime, str, Any]] = []
     for m in members:
         timeline.append((m.joined, "join", m))
@@ -178,7 +189,9 @@ def write_sample_export(path: Path | str, seed: int = 101) -> dict[str, int]:
             timeline.append((m.left, "leave", m))
     end = START + timedelta(weeks=WEEKS)
     day = START
-    while day < end:
+    last = end
+    cutoff = min(datetime.now(UTC), end + timedelta(hours=6))  # never a message from the future
+    while day < last:
         week = (day - START).days // 7
         # Growth then a plateau: more threads as the course fills up.
         threads = rng.randint(3, 6) + min(week, 6)
@@ -212,7 +225,7 @@ def write_sample_export(path: Path | str, seed: int = 101) -> dict[str, int]:
                 w.write(_msg(a, t, rng.choice(CHAT_ZH if a.lang == "zh" else CHAT_EN)))
                 counts["messages"] += 1
             elif what == "thread" and present:
-                counts["messages"] += _thread(w, rng, present, t)
+                counts["messages"] += _thread(w, rng, present, t, cutoff)
             elif what == "spam":
                 counts["spam"] += _spam_burst(w, rng, t, counts)
             elif what == "raid":
@@ -221,7 +234,7 @@ def write_sample_export(path: Path | str, seed: int = 101) -> dict[str, int]:
     return counts
 
 
-def _thread(w: _Writer, rng: random.Random, present: list[_Member], t: datetime) -> int:
+def _thread(w: _Writer, rng: random.Random, present: list[_Member], t: datetime, cutoff: datetime) -> int:
     asker = rng.choices(present, [x.weight for x in present])[0]
     topic = rng.choice(list(TOPICS_EN))
     zh = asker.lang == "zh"
@@ -232,6 +245,8 @@ def _thread(w: _Writer, rng: random.Random, present: list[_Member], t: datetime)
     others = [x for x in present if x is not asker]
     for _ in range(rng.choice([0, 1, 1, 1, 2, 2, 3])):
         t += timedelta(minutes=rng.uniform(2, 180))
+        if t > cutoff:
+            break
         ans = rng.choice(experts) if experts and rng.random() < 0.7 else rng.choice(others)
         text = rng.choice(ANSWERS_ZH if ans.lang == "zh" else ANSWERS_EN)
         reactors = rng.sample(others, k=min(len(others), rng.randint(0, 4)))
@@ -243,7 +258,7 @@ def _thread(w: _Writer, rng: random.Random, present: list[_Member], t: datetime)
                                      for r in reactors if r is not ans]}]
         aid = w.write(_msg(ans, t, text, reply_to_message_id=qid, **({"reactions": reactions} if reactions else {})))
         n += 1
-        if rng.random() < 0.5:
+        if rng.random() < 0.5 and t + timedelta(minutes=60) < cutoff:
             t += timedelta(minutes=rng.uniform(1, 60))
             w.write(_msg(asker, t, rng.choice(THANKS_ZH if zh else THANKS_EN), reply_to_message_id=aid))
             n += 1

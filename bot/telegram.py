@@ -145,3 +145,20 @@ def build_telegram_adapter(app: App, config: Config | None = None) -> TelegramAd
     if not config.section("telegram").enabled:
         return None
     return TelegramAdapter(telegram_options(config), store_hooks(app))
+
+
+async def check_online(config: Config) -> str:
+    """`check-config --online`: call getMe with the configured token and Bot API URL."""
+    from telegram import Bot
+    from telegram.error import InvalidToken, TelegramError
+
+    opts = telegram_options(config)
+    bot = Bot(opts.token, base_url=opts.api_base_url)
+    try:
+        async with bot:
+            me = await bot.get_me()
+    except InvalidToken as exc:
+        raise RuntimeError(f"the Bot API rejected the token in ${config.section('telegram').token_env}") from exc
+    except TelegramError as exc:
+        raise RuntimeError(f"Bot API at {opts.api_base_url} failed: {exc}") from exc
+    return f"token valid: @{me.username} (id {me.id}) via {opts.api_base_url}"

@@ -8,6 +8,7 @@ import storage.agenda  # noqa: F401  - community events, RSVPs, schedules, job r
 import storage.ledger  # noqa: F401  - points ledger
 import storage.rewards  # noqa: F401  - rewards catalog, redemptions
 from storage import (
+    dashboard,  # noqa: F401
     links,  # noqa: F401
     models,  # noqa: F401
     moderation,  # noqa: F401

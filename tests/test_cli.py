@@ -67,7 +67,7 @@ def test_console_end_to_end(tmp_path):
             stdin="hello everyone\n/ping\n/as bob\n/help\n/nosuch\n/quit\n")
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "you are alice (owner)" in out
+    assert "you are alice, the new group's owner and admin" in out
     assert "bot: pong" in out
     assert "(you are now bob)" in out
     assert "/help" in out and "/ping" in out
@@ -79,7 +79,7 @@ def test_console_end_to_end(tmp_path):
     r = cli("console", "--group", "Course 101", "--as", "bob", "--db", db, cwd=tmp_path,
             stdin="/config set bot.language zh-CN\n/as alice\n/config set bot.language zh-CN\n")
     assert r.returncode == 0, r.stderr
-    assert "(owner)" not in r.stdout
+    assert "owner" not in r.stdout.splitlines()[0]
     assert "Only admins can use /config" in r.stdout
     assert "bot.language 已设为" in r.stdout
 
@@ -90,3 +90,12 @@ def test_demo_runs_without_network_or_config(tmp_path):
     assert "Busiest members" in r.stdout and "Messages per week" in r.stdout
     assert "already stored (idempotent)" in r.stdout
     assert (tmp_path / "demo" / "result.json").exists()
+
+
+def test_report_on_a_group_with_no_interests_yet(tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    r = cli("console", "--group", "Fresh", "--db", db, cwd=tmp_path, stdin="/help\n/quit\n")
+    assert r.returncode == 0, r.stderr
+    for fmt in ("text", "json"):
+        r = cli("report", "--group", "Fresh", "--db", db, "--format", fmt, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr

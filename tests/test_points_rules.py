@@ -165,3 +165,10 @@ def test_question_and_thanks_detection():
     assert is_question("怎么提交作业") and is_question("как сдать задание") and is_question("ok?")
     assert not is_question("Here is the link")
     assert is_thanks("多谢！") and is_thanks("thx") and not is_thanks("that is wrong")
+
+
+async def test_config_set_changes_the_rules_at_once(bot):
+    await bot.say("alice", "a first useful message")
+    assert "points.message" in await bot.ask("admin", "/config set points.message 5")
+    await bot.say("alice", "a second useful message", advance=61)
+    assert await balance(bot, "alice") == 6

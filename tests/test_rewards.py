@@ -92,3 +92,11 @@ async def test_config_catalog_and_admin_channel(tmp_path):
         assert [r.channel_id for r in replies if r.buttons] == ["mods"]
     finally:
         await bot.close()
+
+
+async def test_reward_names_with_spaces(bot):
+    await setup_member(bot)
+    assert "Reward course coupon: 30 points (5 left)" in await bot.ask("admin", '/reward add "course coupon" 30 5')
+    assert "Usage" in await bot.ask("admin", "/reward add course coupon 30 5")
+    replies, _ = await redeem(bot, "chen", "course coupon")
+    assert "Asked for course coupon" in replies[0].text

@@ -249,7 +249,10 @@ async def test_communitybot_run_killed_mid_stream_loses_nothing(tmp_path, fake):
     n = 60
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[telegram]\nenabled = true\ntoken_env = "RUN_TG_TOKEN"\n'
-                   f'api_base_url = "{fake.base_url}"\npoll_timeout = 1\n', encoding="utf-8")
+                   f'api_base_url = "{fake.base_url}"\npoll_timeout = 1\n'
+                   # 60 near-identical messages in a minute would rightly alert moderators;
+                   # this test is about durability, so moderation only records.
+                   '[moderation]\nmode = "observe"\n', encoding="utf-8")
     db = f"sqlite:///{tmp_path / 'run.db'}"
     env = {**os.environ, "RUN_TG_TOKEN": fake.token}
     argv = [sys.executable, "-m", "bot", "run", "--config", str(cfg), "--db", db]
@@ -267,7 +270,7 @@ async def test_communitybot_run_killed_mid_stream_loses_nothing(tmp_path, fake):
             return 0  # not migrated yet
 
     proc = await asyncio.create_subprocess_exec(*argv, env=env, stderr=asyncio.subprocess.DEVNULL)
-    await until(lambda: stored_now() >= 10, "some updates stored", tries=3000)
+    await until(lambda: stored_now() >= 10, "some updates stored", tries=12000)
     proc.kill()  # SIGKILL: no shutdown, no final acknowledgement
     await proc.wait()
     before = stored_now()
@@ -276,15 +279,17 @@ async def test_communitybot_run_killed_mid_stream_loses_nothing(tmp_path, fake):
 
     proc = await asyncio.create_subprocess_exec(*argv, env=env, stderr=asyncio.subprocess.PIPE)
     try:
-        await until(lambda: max(fake.offsets) > ids[-1], "all updates acknowledged", tries=6000)
+        await until(lambda: max(fake.offsets) > ids[-1], "all updates acknowledged", tries=12000)
         await fake.push(message={"message_id": 5000, "date": 1764079999, "chat": group(GROUP, "G"),
                                  "from": PEOPLE["bob"], "text": "/ping"})
-        await until(lambda: fake.called("sendMessage"), "the answer", tries=3000)
+        await until(lambda: [c for c in fake.called("sendMessage") if c.params["text"] == "pong"], "the answer",
+                    tries=12000)
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
-    assert [c.params["text"] for c in fake.called("sendMessage")] == ["pong"]
+    # Moderation may alert about the stream; the command was answered exactly once.
+    assert [c.params["text"] for c in fake.called("sendMessage")].count("pong") == 1
     store = await EventStore.open(db)
     try:
         texts = []

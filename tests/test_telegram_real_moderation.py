@@ -9,12 +9,6 @@ import pytest
 from telegram_fake_api import FakeBotApi
 from telegram_harness import GROUP, MODS, PEOPLE, TgHarness, group
 
-from bot.config import SECTIONS, register_all
-
-register_all()
-if "moderation" not in SECTIONS:
-    pytest.skip("the moderation feature is not installed in this tree yet", allow_module_level=True)
-
 SPAM = "Earn $500 a day from home, no experience needed! DM me now https://bit.ly/3xProfit"
 ADMIN_ID = PEOPLE["admin"]["id"]
 
