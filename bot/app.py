@@ -36,6 +36,7 @@ FEATURES: list[str] = [
     "bot.links",
     "bot.feedback",
     "bot.dashboard",
+    "bot.privacy",
     "bot.onboarding",
 ]
 

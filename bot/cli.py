@@ -28,6 +28,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "bot.cli_points",
     "bot.config_doc",
     "bot.web.cli",
+    "bot.cli_privacy",
 ]
 
 

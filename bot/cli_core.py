@@ -76,7 +76,11 @@ async def cmd_import(args) -> int:
             tz = ZoneInfo(args.export_tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise CliError(f"--export-tz: unknown time zone {args.export_tz!r}") from exc
-    app = await open_app(args)
+    # The store alone: importing needs none of the features, and loading them (the spam
+    # model, the score cache) would cost memory and seconds for nothing.
+    from storage.store import EventStore
+
+    store = await EventStore.open(db_url(args))
     summary: ImportSummary | None = None
     try:
         from rich.progress import (
@@ -97,11 +101,11 @@ async def cmd_import(args) -> int:
             return lambda n: progress.advance(task, n)
 
         with progress:
-            summary = await import_files(app.store, list(args.files), on_file, tz)
+            summary = await import_files(store, list(args.files), on_file, tz)
     except ExportError as exc:
         raise CliError(f"import stopped: {exc}. Events before this point are stored; fix the file and run the import again (nothing is counted twice).") from exc
     finally:
-        await app.stop()
+        await store.close()
     data = summary.as_json()
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))

@@ -66,7 +66,9 @@ async def run_report(args) -> int:
     try:
         snap = await app.services["scoring"].snapshot(group, fresh=True)
         settings = await app.settings("scoring", group)
-        rep = build_report(group, snap, settings, since=since)
+        from bot.privacy import hidden_members
+
+        rep = build_report(group, snap, settings, since=since, hidden=await hidden_members(app, group))
         if args.format == "json":
             sys.stdout.write(json.dumps(rep, ensure_ascii=False, indent=2) + "\n")
         elif args.format == "text":

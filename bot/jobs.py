@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from adapters.base import Reply
 from bot import i18n
-from bot.points import grant, ledger_of, zone_of
+from bot.points import grant, zone_of
 from bot.points_commands import leaderboard_lines
+from bot.privacy import public_points_top
 from storage.events import EventKind
 from storage.store import GroupInfo
 
@@ -45,8 +46,9 @@ async def monthly_bonus(app, group: GroupInfo, s, fire: datetime) -> str:
     zone = await zone_of(app, group)
     this_month = fire.astimezone(zone).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     prev = (this_month - timedelta(days=1)).replace(day=1)
-    rows = await ledger_of(app).top(group.pk, prev.timestamp(), this_month.timestamp(), len(cfg.monthly_bonus),
-                                    exclude=("monthly_bonus",))
+    # A public contest: members who opted out of public boards (and pseudonyms) take no part.
+    rows = await public_points_top(app, group, prev.timestamp(), this_month.timestamp(), len(cfg.monthly_bonus),
+                                   exclude=("monthly_bonus",))
     names = await app.store.member_names(group.platform)
     month = f"{prev:%Y-%m}"
     lines = []

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from bot.commands import Ctx, UsageError
 from bot.leaderboards import Board, add_board
 from bot.points import PointsSettings, grant, ledger_of, level_for
+from bot.privacy import public_points_top
 
 #: Leaderboard windows: name → days (None: all time).
 WINDOWS = {"7d": 7, "30d": 30, "all": None}
@@ -28,7 +29,7 @@ def _window(ctx: Ctx, args: list[str]) -> tuple[str, float | None]:
 async def leaderboard_lines(app, group, since: float | None, until: float | None, limit: int) -> list[str]:
     """Numbered "1. name — N" lines of the points leaderboard in a window."""
     names = await app.store.member_names(group.platform)
-    rows = await ledger_of(app).top(group.pk, since, until, limit)
+    rows = await public_points_top(app, group, since, until, limit)
     return [f"{i}. {names.get(m) or m} — {p}" for i, (m, p) in enumerate(rows, 1)]
 
 

@@ -114,6 +114,12 @@ class RuleState:
         """Drop a member's figures (after a write that did not go through `grant`)."""
         self._days.pop((group_pk, member_id), None)
 
+    def forget_member(self, group_pk: int, member_id: str) -> None:
+        """Drop everything kept in memory about a member (`/forgetme`): figures and texts."""
+        self.forget(group_pk, member_id)
+        for key in [k for k, v in self._messages.items() if k[0] == group_pk and v.member_id == member_id]:
+            del self._messages[key]
+
     # -- recent messages -------------------------------------------------------------
     def seen(self, group_pk: int, message_id: str, member_id: str | None, reply_to_id: str | None, text: str) -> None:
         """Remember a message that went through the rules."""

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from bot import charts
+from bot.privacy import is_public
 from bot.scoring_data import Snapshot, params_from
 from scoring.health import health
 from scoring.lifecycle import stage, weekly_series
@@ -35,17 +36,25 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
-def build_report(group: GroupInfo, snap: Snapshot, settings: Any, since: float | None = None, top: int = 10) -> dict:
-    """The report as one JSON-friendly dict (see `render_text` / `render_html`)."""
+def build_report(
+    group: GroupInfo, snap: Snapshot, settings: Any, since: float | None = None, top: int = 10, hidden: frozenset[str] | set[str] = frozenset(),
+) -> dict:
+    """The report as one JSON-friendly dict (see `render_text` / `render_html`).
+
+    Members in `hidden` (opted out, see `bot.privacy`) and pseudonyms of forgotten
+    members are left out of the member list and the leaderboards; totals keep them."""
     f = snap.frame
     now = reference_time(f.ts, snap.now)
     ws = window_scores(f, now, "all", params_from(settings), since=since) if since or now != snap.now else snap.windows["all"]
     it = snap.interests
-    order = ws.ranking("activity")
-    inf_rank = {int(c): i + 1 for i, c in enumerate(ws.ranking("influence"))}
+    def public(ranking) -> list[int]:
+        return [int(c) for c in ranking if is_public(str(f.members[c]), hidden)]
+
+    order = public(ws.ranking("activity"))
+    inf_order = public(ws.ranking("influence"))
+    inf_rank = {c: i + 1 for i, c in enumerate(inf_order)}
     members = []
     for i, c in enumerate(order):
-        c = int(c)
         members.append(
             {
                 "member_id": str(f.members[c]),
@@ -72,7 +81,7 @@ def build_report(group: GroupInfo, snap: Snapshot, settings: Any, since: float |
         "members": members,
         "leaderboards": {
             "activity": [members[i]["member_id"] for i in range(min(top, len(members)))],
-            "influence": [str(f.members[c]) for c in ws.ranking("influence")[:top]],
+            "influence": [str(f.members[c]) for c in inf_order[:top]],
         },
         "interests": {t: round(float(s), 4) for t, s in zip(it.tags, share, strict=True)} if it is not None else {},
         "vocabulary": list(it.vocabulary) if it is not None else [],

@@ -15,6 +15,7 @@ from bot import scoring_texts  # noqa: F401  (registers the reply texts)
 from bot.commands import Ctx, UsageError
 from bot.config import register_section, setting
 from bot.leaderboards import Board, add_board, boards, parse_top_args
+from bot.privacy import hidden_members, is_public
 from bot.scoring_data import ScoreService, chat_snapshot
 from scoring.activity import DEFAULT_WEIGHTS
 from scoring.features import FEATURES
@@ -103,9 +104,10 @@ async def _render_board(ctx: Ctx, window: str, board: str) -> str:
         return ctx.t("scores.warming")
     ws = snap.windows[window]
     settings = await ctx.app.settings("scoring", ctx.group)
-    order = ws.ranking(board)[: settings.top_size]
+    hidden = await hidden_members(ctx.app, ctx.group)
+    order = [c for c in ws.ranking(board) if is_public(str(snap.frame.members[c]), hidden)][: settings.top_size]
     wname = ctx.t(f"window.{window}")
-    if order.size == 0:
+    if not order:
         return ctx.t("top.empty", window=wname)
     values = ws.values(board)
     lines = [ctx.t(f"top.title.{board}", window=wname)]

@@ -6,6 +6,7 @@ the tests read the full schema through this module.
 
 import storage.agenda  # noqa: F401  - community events, RSVPs, schedules, job runs
 import storage.ledger  # noqa: F401  - points ledger
+import storage.privacy  # noqa: F401  - opt-outs of public boards
 import storage.rewards  # noqa: F401  - rewards catalog, redemptions
 from storage import (
     dashboard,  # noqa: F401
