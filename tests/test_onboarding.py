@@ -321,3 +321,20 @@ async def test_gate_switched_on_from_chat_config_gates_the_next_newcomer(bot):
     await bot.say("admin", "/gate off")
     await bot.join("later")
     assert kinds(bot, "later") == []
+
+
+async def test_forgetting_a_member_erases_their_introduction(gated):
+    pytest.importorskip("bot.privacy")
+    from bot.privacy import export_member, forget_member
+
+    bot = gated
+    await bot.join("dana")
+    gate = bot.adapter.sent[-1]
+    await bot.press("dana", f"gate:{gate.buttons[0][0].data.split(':')[1]}:{answer_of(gate)}")
+    await pick(bot, "dana", "python")
+    data = await export_member(bot.app, bot.group, "dana")
+    assert "python" in str(data["onboarding"]["introduction"]) and data["onboarding"]["join_gates"][0]["status"] == "passed"
+    await forget_member(bot.app, bot.group, "dana")
+    store = svc(bot).store
+    assert (await store.member(bot.group.pk, "dana"))["tags"] == []
+    assert [g["member_id"] for g in await store.gates(bot.group.pk)] != ["dana"]
