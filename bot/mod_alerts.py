@@ -148,6 +148,8 @@ async def send_alert(app: App, group: GroupInfo, flag: dict, s: ModerationSettin
     chat, channel = alert_target(group, flag, s)
     text = await render(app, group, flag, lang, would)
     sent = await app.send(Reply(group.platform, chat, text, channel_id=channel, buttons=buttons(flag["id"], lang, s.mute_minutes)))
+    if sent.ok:
+        app.metrics.alerts_sent.labels(group.platform).inc()
     if sent.ok and sent.message_id:
         where = f"{chat}#{channel}"
         await app.services["moderation"].store.update_flag(flag["id"], alert_chat=where, alert_message_id=sent.message_id)
@@ -211,6 +213,7 @@ async def on_button(ctx: Ctx) -> list[Reply] | str | None:
         acts += [Action(kind, group.platform, group.group_id, m, reason=reason) for m in members]
     ctx.actions.extend(acts)
     await svc.store.update_flag(flag_id, status=status, decided_by=presser, decided_ts=ts)
+    app.metrics.alerts_decided.labels(decision).inc()
     was_acted = flag["status"] == "acted"
     flag.update(status=status, decided_by=presser, decided_ts=ts)
     await learn_from(app, group, flag, decision, presser, s, ts, was_acted)

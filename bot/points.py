@@ -205,6 +205,9 @@ async def grant_many(
         for a, n in zip(awards, amounts, strict=True) if n
     ]
     written = await led.add_many(group.pk, rows, when.timestamp()) if rows else set()
+    for r in rows:
+        if r["key"] in written and r["amount"] > 0:
+            app.metrics.points.labels(r["reason"]).inc(r["amount"])
     gained: dict[str, int] = {}
     out = []
     for a, n in zip(awards, amounts, strict=True):

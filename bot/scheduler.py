@@ -234,6 +234,7 @@ class Scheduler:
         if late > s.grace:
             if await self.agenda.claim(key, s.job_id, s.group_pk, fire.timestamp(), now.timestamp(), "skipped", f"late {late:.0f}s"):
                 log.warning("skipping %s due %s: %.0f s late, grace %.0f s", s.job_id, fire.isoformat(), late, s.grace)
+                self.app.metrics.scheduler_misses.labels(s.kind).inc()
                 return RunRecord(s.job_id, s.kind, fire, "skipped", f"late {late:.0f}s")
             return None
         if not await self.agenda.claim(key, s.job_id, s.group_pk, fire.timestamp(), now.timestamp()):
@@ -249,6 +250,7 @@ class Scheduler:
             log.exception("job %s failed", s.job_id)
             return RunRecord(s.job_id, s.kind, fire, "failed", repr(exc))
         log.info("ran %s for %s: %s", s.job_id, fire.isoformat(), detail)
+        self.app.metrics.scheduler_runs.labels(s.kind).inc()
         return RunRecord(s.job_id, s.kind, fire, "ran", detail)
 
     async def _group(self, pk: int) -> GroupInfo | None:

@@ -135,3 +135,25 @@ def test_env_overrides(monkeypatch):
     with pytest.raises(ConfigError, match="COMMUNITYBOT_HEALTH__PORT"):
         load_config_text("")
     assert os.environ.get("COMMUNITYBOT_HEALTH__PORT") == "many"
+
+
+async def test_feature_counters_move(served):
+    """Moderation verdicts, alerts sent and decided, and points awarded show in /metrics."""
+    h, server = served
+    _, before = await get(server, "/metrics")
+    await h.say("alice", "Has anyone finished the week 3 notebook on regression models?")
+    await h.later(120)
+    await h.join("spammer")
+    await h.say("spammer", "💰 Earn $500 a day from home! DM me now https://bit.ly/earn-fast-now https://t.me/x")
+    _, after = await get(server, "/metrics")
+    checks = sample(after, "communitybot_moderation_verdicts_total", check="flood", flagged="false")
+    assert checks - sample(before, "communitybot_moderation_verdicts_total", check="flood", flagged="false") == 2
+    assert sample(after, "communitybot_moderation_verdicts_total", check="spam", flagged="true") == 1
+    assert sample(after, "communitybot_alerts_sent_total", platform="fake") == 1
+    assert sample(after, "communitybot_points_awarded_total", reason="message") > 0
+    alert = next(r for r in h.adapter.sent if r.buttons)
+    spam_button = next(b for row in alert.buttons for b in row if "ban" in b.text.lower() or "spam" in b.text.lower())
+    await h.press("admin", spam_button.data, message_id=h.adapter.sent_ids[h.adapter.sent.index(alert)])
+    _, last = await get(server, "/metrics")
+    assert sample(last, "communitybot_alerts_decided_total", decision="spam") == 1
+    assert sample(last, "communitybot_actions_total", platform="fake", kind="ban", ok="true") == 1
