@@ -37,6 +37,7 @@ FEATURES: list[str] = [
     "bot.feedback",
     "bot.dashboard",
     "bot.privacy",
+    "bot.onboarding",
 ]
 
 

@@ -21,6 +21,7 @@ from storage.ledger import LedgerEntry
 from storage.links import LinkCode, PersonLink
 from storage.models import Base, EventRow, GroupMember, Member
 from storage.moderation import ModFlag, ModReport, ModTrust, ModWarning
+from storage.onboarding import OnbGate, OnbMember
 from storage.rewards import Redemption, Reward
 from storage.scoring_log import RecommendationRow
 
@@ -43,6 +44,7 @@ HANDLED_COLUMNS = {
     ("feedback_items", "member_id"), ("feedback_items", "member_name"), ("feedback_items", "answered_by"),
     ("web_login_tokens", "member_id"), ("web_login_tokens", "member_name"),
     ("web_sessions", "member_id"), ("web_sessions", "member_name"),
+    ("onb_gates", "member_id"), ("onb_members", "member_id"),
 }
 
 
@@ -157,6 +159,13 @@ class PrivacyStore:
                 out["person_link"] = None
             ot = OptOut.__table__
             out["opted_out"] = bool((await conn.execute(select(ot.c.id).where(ot.c.group_pk == group_pk, ot.c.member_id == m))).first())
+            og, om = OnbGate.__table__, OnbMember.__table__
+            out["onboarding"] = {
+                "introduction": (await rows(select(om.c.tags, om.c.tags_ts, om.c.intro_done_ts, om.c.optin, om.c.released_ts)
+                                            .where(om.c.group_pk == group_pk, om.c.member_id == m)) or [None])[0],
+                "join_gates": await rows(select(og.c.mode, og.c.status, og.c.attempts, og.c.created_ts, og.c.decided_ts)
+                                         .where(og.c.group_pk == group_pk, og.c.member_id == m).order_by(og.c.created_ts)),
+            }
         for e in out["events"]:
             e["data"] = json.loads(e["data"]) if e.get("data") else {}
         return out
@@ -228,6 +237,11 @@ class PrivacyStore:
             await upd(fb, "answered_by", fb.c.group_pk == group_pk, fb.c.answered_by == m)
             ot = OptOut.__table__
             await conn.execute(delete(ot).where(ot.c.group_pk == group_pk, ot.c.member_id == m))
+            # Onboarding: the introduction (picked interests, opt-in) goes; gate records stay pseudonymous.
+            om, og = OnbMember.__table__, OnbGate.__table__
+            res.changed["introductions deleted"] = (await conn.execute(
+                delete(om).where(om.c.group_pk == group_pk, om.c.member_id == m))).rowcount or 0
+            await upd(og, "member_id", og.c.group_pk == group_pk, og.c.member_id == m)
             # Platform-wide rows: the display name, the username, the cross-platform link.
             mem = Member.__table__
             await upd(mem, "name", mem.c.platform == platform, mem.c.member_id == m, values={"name": "", "username": None}, label="names erased")

@@ -13,5 +13,6 @@ from storage import (
     links,  # noqa: F401
     models,  # noqa: F401
     moderation,  # noqa: F401
+    onboarding,  # noqa: F401
     scoring_log,  # noqa: F401
 )

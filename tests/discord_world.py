@@ -20,11 +20,19 @@ from bot.clock import Clock
 from bot.config import load_config_text
 from bot.discord_setup import build_discord_adapter
 
-CONFIG = """
+DISCORD = """
 [discord]
 prefix = "!"
 moderator_roles = ["Mentors"]
 moderator_channel = "moderators"
+"""
+#: The world's members join as it is built; these tests are about the adapter and other
+#: features, so onboarding's welcomes stay quiet here (tests/test_onboarding_discord.py
+#: starts from DISCORD instead).
+CONFIG = DISCORD + """
+[onboarding]
+welcome = false
+intro = false
 """
 
 

@@ -10,8 +10,9 @@ SPAM = "Earn $500 a day from home, no experience needed! DM me now https://bit.l
 
 
 def alerts(bot) -> list:
-    """New alerts (messages with buttons, not edits) the bot sent."""
-    return [r for r in bot.adapter.sent if r.buttons and not r.edit_message_id]
+    """New alerts (messages with moderation's buttons, not edits) the bot sent; other
+    features' buttons (onboarding's welcome) are not alerts."""
+    return [r for r in bot.adapter.sent if r.buttons and r.buttons[0][0].data.startswith("mod:") and not r.edit_message_id]
 
 
 def flag_id(reply) -> str:
