@@ -78,9 +78,12 @@ async def test_run_serves_metrics_and_stops_on_sigterm(tmp_path, fake):
         port = s.getsockname()[1]
     cfg.write_text(cfg.read_text().replace("port = 0", f"port = {port}"))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RUNCLI_TOKEN": fake.token}
+    log_path = tmp_path / "run.log"
+    log_file = open(log_path, "wb")  # noqa: SIM115 - closed below, after the process ends
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", "--config", str(cfg), "--db",
-                                                f"sqlite:///{tmp_path / 'r.db'}", cwd=tmp_path, env=env,
-                                                stderr=asyncio.subprocess.PIPE)
+                                                f"sqlite:///{tmp_path / 'r.db'}", "--log-level", "DEBUG",
+                                                "--log-format", "json", cwd=tmp_path, env=env,
+                                                stderr=log_file)  # a file: a full pipe would block the bot
     try:
         for i in range(5):
             await fake.push(message={"message_id": 100 + i, "date": 1764072000 + i, "chat": group(GROUP, "G"),
@@ -104,5 +107,9 @@ async def test_run_serves_metrics_and_stops_on_sigterm(tmp_path, fake):
             assert r.status == 200 and '"adapter:telegram": true' in await r.text()
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
+        await asyncio.wait_for(proc.wait(), 60)
+        log_file.close()
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    assert proc.returncode == 0, log[-3000:]
+    # A full run's logs at DEBUG, every library included: the token never appears.
+    assert log.count("\n") > 20 and fake.token not in log and "/bot123:" not in log
