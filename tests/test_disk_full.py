@@ -18,7 +18,7 @@ from bot.testing import BotHarness
 def tiny_disk():
     path = Path("/tmp") / f"cb-tinyfs-{uuid.uuid4().hex[:8]}"
     path.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path)], capture_output=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(path)], capture_output=True)
     if r.returncode != 0:
         path.rmdir()
         pytest.skip("needs root to mount a small tmpfs (a full disk to fill)")
@@ -33,7 +33,7 @@ async def test_full_disk_stops_cleanly_without_corruption(tiny_disk, caplog):
         for i in range(5):
             await h.say("alice", f"stored before the disk filled up, message {i}")
         filler = tiny_disk / "filler"
-        with open(filler, "wb") as f:
+        with open(filler, "wb", buffering=0) as f:
             try:
                 while True:
                     f.write(b"\0" * 65536)
