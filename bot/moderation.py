@@ -13,8 +13,11 @@ alerts, actions), `mod_alerts` (alert text, buttons, decisions), `mod_commands`,
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from adapters.base import Reply
+from bot import i18n
 from bot.mod_alerts import buttons, names_of, render
 from bot.mod_commands import register
 from bot.mod_engine import ModerationService
@@ -53,6 +56,43 @@ def install(app: App) -> None:
 
     app.on_start.append(_ready)
     app.on_stop.append(_flush)
+    app.pipeline.spool.listeners.append(_outage_notice)
+
+
+i18n.add({
+    "en": {
+        "outage.down": "⚠️ The bot's database is unreachable ({detail}). Messages are being held locally and will be stored when it returns.",
+        "outage.up": "✅ The bot's database is back: {detail}.",
+    },
+    "zh-CN": {
+        "outage.down": "⚠️ 机器人的数据库无法访问（{detail}）。消息暂存在本地，数据库恢复后会写入。",
+        "outage.up": "✅ 机器人的数据库已恢复：{detail}。",
+    },
+})
+
+
+async def _outage_notice(app: App, state: str, detail: str) -> None:
+    """Tell each group's moderators' chat, once per outage and recovery. Only groups with
+    an `alerts_chat` configured hear it (a members' chat is no place for it), and only
+    from what is in memory and the config file: the database is the thing that is down."""
+    from bot.config import ConfigError
+
+    sent: set[tuple[str, str]] = set()
+    for group in list(app.store._groups.values()):
+        try:
+            s = app.config.for_group("moderation", group.platform, group.group_id)
+        except (ConfigError, KeyError):
+            continue
+        target = (group.platform, s.alerts_chat)
+        if not s.alerts_chat or target in sent:
+            continue
+        sent.add(target)
+        lang = i18n.normalise_language(group.language or app.config.for_group("bot", group.platform, group.group_id).language)
+        try:
+            await app.send(Reply(group.platform, s.alerts_chat, i18n.t(lang, f"outage.{state}", detail=detail[:200]),
+                                 channel_id=s.alerts_channel))
+        except Exception:
+            logging.getLogger(__name__).exception("outage notice to %s failed", s.alerts_chat)
 
 
 async def demo(app: App, group: GroupInfo, out) -> None:

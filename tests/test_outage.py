@@ -43,7 +43,7 @@ async def _outage_roundtrip(h, break_db, fix_db):
 
 
 async def test_sqlite_outage(tmp_path):
-    h = await BotHarness.create(tmp_path, config="[database]\nretry_seconds = 0\n")
+    h = await BotHarness.create(tmp_path, config='[database]\nretry_seconds = 0\n[moderation]\nalerts_chat = "mods"\n')
     db = tmp_path / "bot.db"
     saved = {}
 
@@ -60,6 +60,8 @@ async def test_sqlite_outage(tmp_path):
 
     try:
         await _outage_roundtrip(h, break_db, fix_db)
+        notices = [r.text for r in h.adapter.sent if r.group_id == "mods" and "database" in r.text]
+        assert len(notices) == 2 and "unreachable" in notices[0] and "back" in notices[1]
     finally:
         await h.close()
 
