@@ -24,7 +24,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "bot.cli_ops",
     "bot.admin_config",
     "bot.cli_scoring",
-    "bot.mod_cli",
+    "bot.mod_cli_args",
     "bot.cli_points",
     "bot.config_doc",
     "bot.web.cli",
