@@ -1,18 +1,8 @@
 """Seeds for the dashboard tests of pages that show other features: an open moderation
 flag, a community event with RSVPs, a reward with a pending redemption, in both
-communities, for whichever of those features are in the build (the tests that need a
-missing one skip)."""
+communities."""
 
 from __future__ import annotations
-
-import importlib.util
-
-import pytest
-
-HAS_MODERATION = importlib.util.find_spec("bot.mod_alerts") is not None
-HAS_POINTS = importlib.util.find_spec("bot.community") is not None and importlib.util.find_spec("bot.rewards") is not None
-needs_moderation = pytest.mark.skipif(not HAS_MODERATION, reason="the moderation feature (issue 4) is not in this build")
-needs_points = pytest.mark.skipif(not HAS_POINTS, reason="the points, rewards and events feature (issue 7) is not in this build")
 
 SPAM = "Earn $500 a day from home, no experience needed! DM me now https://bit.ly/3xProfit"
 
@@ -24,17 +14,14 @@ async def seed_features(dash) -> None:
     dash._seeded = True
     b = dash.bot
     for gid, admin, spammer, member in (("g1", "admin", "spammer", "alice"), ("g2", "admin2", "spammer2", "dora")):
-        if HAS_MODERATION:
-            await b.say(spammer, SPAM, group_id=gid)
-        if HAS_POINTS:
-            await b.say(admin, '/event add "Office hours" 2026-12-10 18:00 90m Bring your questions', group_id=gid)
-            await b.say(admin, "/reward add sticker 5", group_id=gid)
-            await b.say(admin, f"/award @{member} 50 welcome", group_id=gid)
-            await b.say(member, "/redeem sticker", group_id=gid)
-    if HAS_POINTS:
-        ids = await feature_ids(dash, dash.g1)
-        await b.press("alice", f"rsvp:{ids['event_id']}:going")
-        await b.press("chen", f"rsvp:{ids['event_id']}:maybe")
+        await b.say(spammer, SPAM, group_id=gid)
+        await b.say(admin, '/event add "Office hours" 2026-12-10 18:00 90m Bring your questions', group_id=gid)
+        await b.say(admin, "/reward add sticker 5", group_id=gid)
+        await b.say(admin, f"/award @{member} 50 welcome", group_id=gid)
+        await b.say(member, "/redeem sticker", group_id=gid)
+    ids = await feature_ids(dash, dash.g1)
+    await b.press("alice", f"rsvp:{ids['event_id']}:going")
+    await b.press("chen", f"rsvp:{ids['event_id']}:maybe")
 
 
 async def feature_ids(dash, pk: int) -> dict[str, str]:

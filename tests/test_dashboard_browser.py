@@ -114,10 +114,8 @@ async def test_answer_feedback_and_the_member_gets_it_privately(live):
 
 async def test_decide_a_flag_from_the_moderation_queue(live):
     dash, browser, base = live
-    from tests.dashkit_features import HAS_MODERATION, open_flag
+    from tests.dashkit_features import open_flag
 
-    if not HAS_MODERATION:
-        pytest.skip("the moderation feature (issue 4) is not in this build")
     flag_id, spammer = await open_flag(dash)
     context, page = await _signed_in_page(dash, browser, base, viewport={"width": 1280, "height": 900})
     page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))  # "Delete the message(s) and ban?"

@@ -12,7 +12,7 @@ import pytest
 
 from adapters.base import ActionKind
 from tests.dashkit import make_dash
-from tests.dashkit_features import SPAM, feature_ids, needs_moderation, needs_points
+from tests.dashkit_features import SPAM, feature_ids
 
 
 @pytest.fixture
@@ -23,7 +23,6 @@ async def dash(tmp_path):
     await d.bot.close()
 
 
-@needs_moderation
 async def test_a_spam_decision_on_the_web_acts_like_the_chat_button(dash):
     app = dash.bot.app
     svc = app.services["moderation"]
@@ -52,7 +51,6 @@ async def test_a_spam_decision_on_the_web_acts_like_the_chat_button(dash):
     assert any(a["action"] == "mod.spam" and a["actor"] == "admin" for a in audit)
 
 
-@needs_moderation
 async def test_a_moderation_decision_needs_the_admin_on_the_platform(dash):
     ids = await feature_ids(dash, dash.g1)
     async with dash.client() as c:
@@ -63,7 +61,6 @@ async def test_a_moderation_decision_needs_the_admin_on_the_platform(dash):
     assert not [a for a in dash.bot.adapter.actions if a.kind is ActionKind.BAN]
 
 
-@needs_points
 async def test_create_edit_and_cancel_an_event(dash):
     async with dash.client() as c:
         csrf = await dash.sign_in(c)
@@ -90,7 +87,6 @@ async def test_create_edit_and_cancel_an_event(dash):
     assert {"events.add", "events.edit", "events.cancel"} <= set(actions)
 
 
-@needs_points
 async def test_event_page_shows_rsvps(dash):
     async with dash.client() as c:
         await dash.sign_in(c)
@@ -106,7 +102,6 @@ async def test_event_page_shows_rsvps(dash):
         assert "attended 1" in page.text and "Attendance" in page.text
 
 
-@needs_points
 async def test_approve_and_deny_redemptions(dash):
     ids = await feature_ids(dash, dash.g1)
     async with dash.client() as c:
@@ -137,8 +132,6 @@ async def test_approve_and_deny_redemptions(dash):
         assert "course mug" not in (await c.get(f"/g/{dash.g1}/rewards")).text
 
 
-@needs_points
-@needs_moderation
 async def test_members_show_points_and_scores_when_installed(dash):
     async with dash.client() as c:
         await dash.sign_in(c)
@@ -150,8 +143,6 @@ async def test_members_show_points_and_scores_when_installed(dash):
         assert "#" in spammer.text and "open" in spammer.text  # the flag on the member page
 
 
-@needs_points
-@needs_moderation
 async def test_without_the_platform_decisions_are_refused_not_faked(dash):
     """`communitybot web` alone: a ban that cannot happen is not recorded as done."""
     from bot.app import App
