@@ -82,3 +82,25 @@ async def bot(tmp_path):
     h = await BotHarness.create(tmp_path)
     yield h
     await h.close()
+
+
+@pytest.fixture
+async def fake():
+    """The fake Telegram Bot API server (aiohttp on 127.0.0.1), see tests/telegram_fake_api.py."""
+    from telegram_fake_api import FakeBotApi
+
+    f = FakeBotApi()
+    await f.start()
+    yield f
+    await f.stop()
+
+
+@pytest.fixture
+async def tg(tmp_path, fake, monkeypatch):
+    """The whole bot on the real python-telegram-bot stack against `fake`."""
+    from telegram_harness import TgHarness
+
+    monkeypatch.setenv("TEST_TG_TOKEN", fake.token)
+    h = await TgHarness(tmp_path, fake).start()
+    yield h
+    await h.close()

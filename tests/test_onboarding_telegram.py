@@ -13,7 +13,6 @@ import pytest
 
 pytest.importorskip("telegram_harness", reason="the Telegram adapter and its fake Bot API are not on this branch yet")
 
-from telegram_fake_api import FakeBotApi  # noqa: E402
 from telegram_harness import GROUP, MODS, PEOPLE, TgHarness, group, user  # noqa: E402
 
 from bot.app import App  # noqa: E402
@@ -35,12 +34,10 @@ alerts_chat = "{MODS}"
 
 
 @pytest.fixture
-async def fake():
-    f = FakeBotApi()
-    await f.start()
-    f.set_admins(GROUP, [ADMIN_ID], owner=ADMIN_ID)
-    yield f
-    await f.stop()
+async def fake(fake):
+    """The shared fake Bot API, with this module's admins."""
+    fake.set_admins(GROUP, [ADMIN_ID], owner=ADMIN_ID)
+    return fake
 
 
 async def harness(tmp_path, fake, monkeypatch, extra: str) -> TgHarness:

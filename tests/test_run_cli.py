@@ -10,19 +10,9 @@ import sys
 from pathlib import Path
 
 import aiohttp
-import pytest
-from telegram_fake_api import FakeBotApi
 from telegram_harness import GROUP, PEOPLE, group
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-async def fake():
-    f = FakeBotApi()
-    await f.start()
-    yield f
-    await f.stop()
 
 
 def config(tmp_path, fake, extra: str = "") -> Path:

@@ -4,27 +4,10 @@ fake Bot API server, asserting on the calls the fake received and on the store."
 from __future__ import annotations
 
 import pytest
-from telegram_fake_api import FakeBotApi
 from telegram_harness import GROUP, OTHER, PEOPLE, TgHarness, group, until
 
 from adapters.telegram import TelegramStartError
 from storage.events import EventKind
-
-
-@pytest.fixture
-async def fake():
-    f = FakeBotApi()
-    await f.start()
-    yield f
-    await f.stop()
-
-
-@pytest.fixture
-async def tg(tmp_path, fake, monkeypatch):
-    monkeypatch.setenv("TEST_TG_TOKEN", fake.token)
-    h = await TgHarness(tmp_path, fake).start()
-    yield h
-    await h.close()
 
 
 async def test_messages_are_stored_with_member_reply_and_mentions(tg):

@@ -8,7 +8,6 @@ admin checks, edits, delete and ban - whatever the moderation feature decides.""
 from __future__ import annotations
 
 import pytest
-from telegram_fake_api import FakeBotApi
 from telegram_harness import GROUP, MODS, PEOPLE, TgHarness, group
 
 from adapters.base import Action, ActionKind, Button, Reply
@@ -56,12 +55,10 @@ def admin_lookups(tg) -> int:
 
 
 @pytest.fixture
-async def fake():
-    f = FakeBotApi()
-    await f.start()
-    f.set_admins(MODS, [ADMIN_ID, 901], owner=901)
-    yield f
-    await f.stop()
+async def fake(fake):
+    """The shared fake Bot API, with this module's admins."""
+    fake.set_admins(MODS, [ADMIN_ID, 901], owner=901)
+    return fake
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
-from telegram_fake_api import FakeBotApi
 from telegram_harness import GROUP, PEOPLE, TgHarness, group, until
 
 from adapters.base import Action, ActionKind, Reply
@@ -15,22 +14,6 @@ from bot.config import ConfigError, load_config_text
 from bot.telegram import telegram_options
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
-
-
-@pytest.fixture
-async def fake():
-    f = FakeBotApi()
-    await f.start()
-    yield f
-    await f.stop()
-
-
-@pytest.fixture
-async def tg(tmp_path, fake, monkeypatch):
-    monkeypatch.setenv("TEST_TG_TOKEN", fake.token)
-    h = await TgHarness(tmp_path, fake).start()
-    yield h
-    await h.close()
 
 
 def reply(**kw) -> Reply:

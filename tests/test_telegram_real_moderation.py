@@ -6,7 +6,6 @@ alert edited; a non-admin presses it → refused, nothing done."""
 from __future__ import annotations
 
 import pytest
-from telegram_fake_api import FakeBotApi
 from telegram_harness import GROUP, MODS, PEOPLE, TgHarness, group
 
 SPAM = "Earn $500 a day from home, no experience needed! DM me now https://bit.ly/3xProfit"
@@ -14,13 +13,11 @@ ADMIN_ID = PEOPLE["admin"]["id"]
 
 
 @pytest.fixture
-async def fake():
-    f = FakeBotApi()
-    await f.start()
+async def fake(fake):
+    """The shared fake Bot API, with this module's admins."""
     for chat in (GROUP, MODS):
-        f.set_admins(chat, [ADMIN_ID, 901], owner=901)
-    yield f
-    await f.stop()
+        fake.set_admins(chat, [ADMIN_ID, 901], owner=901)
+    return fake
 
 
 @pytest.fixture

@@ -3,25 +3,7 @@ sendMessage into the group naming the members, most active first."""
 
 from __future__ import annotations
 
-import pytest
-from telegram_fake_api import FakeBotApi
-from telegram_harness import GROUP, TgHarness
-
-
-@pytest.fixture
-async def fake():
-    f = FakeBotApi()
-    await f.start()
-    yield f
-    await f.stop()
-
-
-@pytest.fixture
-async def tg(tmp_path, fake, monkeypatch):
-    monkeypatch.setenv("TEST_TG_TOKEN", fake.token)
-    h = await TgHarness(tmp_path, fake).start()
-    yield h
-    await h.close()
+from telegram_harness import GROUP
 
 
 async def test_top_answers_with_the_leaderboard(tg):
