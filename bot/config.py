@@ -4,8 +4,9 @@ Every feature declares its settings beside itself as a dataclass whose fields ha
 defaults and a `doc`, and registers it as a section (`register_section`). The loader
 checks the file against those dataclasses: an unknown key, a wrong type or a missing
 secret is a `ConfigError` naming the key and the file, before anything connects.
-Per-group overrides (`[[groups]]` tables in the file, `/config set` in chat) reuse the
-same dataclasses and the same checks.
+Per-community and per-group overrides (`[[communities]]` and `[[groups]]` tables in
+the file, `/config set` in chat; see `bot.config_groups`) reuse the same dataclasses and
+the same checks.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.config_groups import CommunityConfig, GroupConfig
 
 DEFAULT_DB_URL = "sqlite:///communitybot.db"
 
@@ -154,22 +158,13 @@ def parse_value(cls: type, key: str, text: str) -> Any:
 
 
 @dataclass
-class GroupConfig:
-    """One `[[groups]]` entry: a chat or server, its language and overrides."""
-
-    platform: str
-    id: str
-    title: str = ""
-    overrides: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class Config:
     """The validated configuration: one instance per section plus the groups."""
 
     sections: dict[str, Any]
     groups: list[GroupConfig]
     path: Path | None = None
+    communities: list[CommunityConfig] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> Any:
         sections = self.__dict__.get("sections", {})
@@ -190,10 +185,23 @@ class Config:
                 return g
         return None
 
+    def community_of(self, platform: str, group_id: str) -> CommunityConfig | None:
+        """The `[[communities]]` entry that lists this chat or server, if any."""
+        for c in self.communities:
+            if (platform, group_id) in c.members:
+                return c
+        return None
+
     def for_group(self, name: str, platform: str, group_id: str, stored: dict[str, Any] | None = None) -> Any:
-        """Section `name` as it applies to one group: file defaults, then the group's
-        `[[groups]]` overrides, then overrides stored from chat ("section.key" keys)."""
+        """Section `name` as it applies to one group, each layer over the one before:
+        file defaults (and `COMMUNITYBOT_…` variables), the group's `[[communities]]`
+        entry, its `[[groups]]` entry, then overrides stored from chat ("section.key")."""
         inst = self.section(name)
+        c = self.community_of(platform, group_id)
+        if c:
+            vals = c.overrides_for(platform).get(name)
+            if vals:
+                inst = dataclasses.replace(inst, **vals)
         g = self.group_config(platform, group_id)
         if g and name in g.overrides:
             inst = dataclasses.replace(inst, **g.overrides[name])
@@ -247,27 +255,25 @@ def register_all() -> None:
 
 
 def _build(data: dict[str, Any], where: str, path: Path | None, require_secrets: bool) -> Config:
+    from bot.config_groups import build_communities, build_groups
     from bot.logs import add_secret
 
     register_all()
 
     data = env_overrides(data)
     sections: dict[str, Any] = {}
-    groups: list[GroupConfig] = []
+    groups = build_groups(data.get("groups", []), where)
+    communities = build_communities(data.get("communities", []), where)
     for key, value in data.items():
-        if key == "groups":
-            if not isinstance(value, list):
-                raise ConfigError(f"{where}: 'groups' must be an array of tables ([[groups]])")
-            for i, g in enumerate(value):
-                groups.append(_build_group(g, f"{where}: [[groups]] #{i + 1}"))
+        if key in ("groups", "communities"):
             continue
         if key not in SECTIONS:
-            known = ", ".join(sorted([*SECTIONS, "groups"]))
+            known = ", ".join(sorted([*SECTIONS, "groups", "communities"]))
             raise ConfigError(f"{where}: unknown section [{key}] (known sections: {known})")
         sections[key] = build_section(SECTIONS[key], value, f"{where}: [{key}]")
     for name, cls in SECTIONS.items():
         sections.setdefault(name, cls())
-    cfg = Config(sections, groups, path)
+    cfg = Config(sections, groups, path, communities)
     for inst in sections.values():
         for f in dataclasses.fields(inst):
             if f.metadata.get("secret_env"):
@@ -285,30 +291,6 @@ def _build(data: dict[str, Any], where: str, path: Path | None, require_secrets:
                             f"{env}, which is not set (the secret is read from it)"
                         )
     return cfg
-
-
-def _build_group(g: Any, where: str) -> GroupConfig:
-    if not isinstance(g, dict):
-        raise ConfigError(f"{where}: expected a table")
-    g = dict(g)
-    for req in ("platform", "id"):
-        if req not in g:
-            raise ConfigError(f"{where}: missing key {req!r}")
-    platform = str(g.pop("platform"))
-    gid = str(g.pop("id"))
-    title = str(g.pop("title", ""))
-    overrides: dict[str, Any] = {}
-    for key, value in g.items():
-        if key in GROUP_SECTIONS:
-            build_section(SECTIONS[key], value, f"{where} [{key}]")
-            overrides[key] = value
-        elif key in ("language", "timezone"):
-            overrides.setdefault("bot", {})[key] = value
-            build_section(BotSettings, overrides["bot"], f"{where}")
-        else:
-            known = ", ".join(sorted(["platform", "id", "title", "language", "timezone", *GROUP_SECTIONS]))
-            raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known})")
-    return GroupConfig(platform, gid, title, overrides)
 
 
 def load_config(path: str | Path | None, require_secrets: bool = True) -> Config:

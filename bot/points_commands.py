@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.commands import Ctx, UsageError
+from bot.communities import PLATFORM_NAMES, Scope, accounts_of, merge
 from bot.leaderboards import Board, add_board
 from bot.points import PointsSettings, grant, ledger_of, level_for
 from bot.privacy import public_points_top
@@ -47,6 +48,24 @@ async def render_points(ctx: Ctx, window: str) -> str:
     return await points_board(ctx, [window])
 
 
+async def merged_lines(app, scope: Scope, since: float | None, limit: int, prefer_platform: str = "") -> list[str]:
+    """Numbered lines of the points board over a community's chats, a person's linked
+    accounts added up."""
+    totals = await ledger_of(app).totals([g.pk for g in scope.groups], since)
+    rows = [r for r in await merge(app, scope, totals, prefer_platform) if r.value > 0][:limit]
+    return [f"{i}. {r.name} — {int(r.value)}" for i, r in enumerate(rows, 1)]
+
+
+async def render_points_merged(ctx: Ctx, window: str, scope: Scope) -> str:
+    """`/top points` over several chats of a community."""
+    name, since = _window(ctx, [window])
+    lines = await merged_lines(ctx.app, scope, since, 10, ctx.group.platform)
+    wname = ctx.t(f"points.window.{name}")
+    if not lines:
+        return ctx.t("points.top_empty", window=wname)
+    return "\n".join([ctx.t("points.top_header", window=wname) + " · " + scope.label(), *lines])
+
+
 async def _target(ctx: Ctx, ref: str | None) -> tuple[str, str]:
     """(member_id, display name) of "@name" (or the caller when `ref` is None)."""
     if ref is None:
@@ -62,19 +81,34 @@ async def _points(ctx: Ctx) -> str:
     mid, name = await _target(ctx, ctx.args[0] if ctx.args else None)
     led = ledger_of(ctx.app)
     cfg: PointsSettings = await ctx.app.settings("points", ctx.group)
-    bal = await led.balance(ctx.group.pk, mid)
-    held = await led.reserved(ctx.group.pk, mid)
-    level = level_for(await led.xp(ctx.group.pk, mid), cfg.level_curve)[0]
+    accounts = await accounts_of(ctx.app, ctx.group, mid)
+    bal = await led.balance(ctx.group.pk, mid, accounts)
+    held = await led.reserved(ctx.group.pk, mid, accounts=accounts)
+    level = level_for(await led.xp(ctx.group.pk, mid, accounts), cfg.level_curve)[0]
     text = ctx.t("points.balance", name=name, points=bal, level=level)
     if held:
         text += "\n" + ctx.t("points.reserved", points=held, available=bal - held)
+    if len(accounts) > 1:
+        text += "\n" + await _split(ctx, accounts)
     return text
+
+
+async def _split(ctx: Ctx, accounts: list[tuple[int, str]]) -> str:
+    """"(Telegram 30 · Discord 12)": where a community member's balance comes from."""
+    led = ledger_of(ctx.app)
+    groups = {g.pk: g for g in await ctx.store.groups()}
+    per: dict[str, int] = {}
+    for pk, m in accounts:
+        platform = groups[pk].platform if pk in groups else "?"
+        per[platform] = per.get(platform, 0) + await led.balance(pk, m)
+    parts = " · ".join(f"{PLATFORM_NAMES.get(p, p)} {n}" for p, n in per.items())
+    return ctx.t("points.combined", parts=parts)
 
 
 async def _level(ctx: Ctx) -> str:
     mid, name = await _target(ctx, ctx.args[0] if ctx.args else None)
     cfg: PointsSettings = await ctx.app.settings("points", ctx.group)
-    xp = await ledger_of(ctx.app).xp(ctx.group.pk, mid)
+    xp = await ledger_of(ctx.app).xp(ctx.group.pk, mid, await accounts_of(ctx.app, ctx.group, mid))
     level, into, need = level_for(xp, cfg.level_curve)
     filled = int(10 * into / need) if need > 0 else 10
     bar = "█" * filled + "░" * (10 - filled)
@@ -112,7 +146,8 @@ async def _adjust(ctx: Ctx, sign: int) -> str:
     key = f"{'award' if sign > 0 else 'deduct'}:{ctx.event.key}"
     if sign < 0:
         # Balances never go below zero: deduct at most what the member has.
-        amount = min(amount, max(0, await ledger_of(ctx.app).balance(ctx.group.pk, mid)))
+        accounts = await accounts_of(ctx.app, ctx.group, mid)
+        amount = min(amount, max(0, await ledger_of(ctx.app).balance(ctx.group.pk, mid, accounts)))
         if amount == 0:
             return ctx.t("points.nothing_to_deduct", name=name)
     got = await grant(ctx.app, ctx.group, mid, sign * amount, "award" if sign > 0 else "deduct", key,
@@ -121,7 +156,7 @@ async def _adjust(ctx: Ctx, sign: int) -> str:
         return ctx.t("points.already_done")
     await ctx.store.audit(ctx.group.pk, ctx.event.member_id or "?", "points.award" if sign > 0 else "points.deduct",
                           {"member": mid, "points": got, "reason": reason})
-    bal = await ledger_of(ctx.app).balance(ctx.group.pk, mid)
+    bal = await ledger_of(ctx.app).balance(ctx.group.pk, mid, await accounts_of(ctx.app, ctx.group, mid))
     key_text = "points.awarded" if sign > 0 else "points.deducted"
     return ctx.t(key_text, name=name, points=abs(got), balance=bal, reason=reason or "—")
 
@@ -142,4 +177,5 @@ def register(app) -> None:
     r.command("history", usage="/history", help_key="cmd.help.history")(_history)
     r.command("award", usage="/award @member N [reason]", help_key="cmd.help.award", admin=True)(_award)
     r.command("deduct", usage="/deduct @member N [reason]", help_key="cmd.help.deduct", admin=True)(_deduct)
-    add_board(app, Board("points", render_points, windows=tuple(WINDOWS), help_key="cmd.help.top_points"))
+    add_board(app, Board("points", render_points, windows=tuple(WINDOWS), help_key="cmd.help.top_points",
+                         render_merged=render_points_merged))

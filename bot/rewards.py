@@ -13,6 +13,7 @@ import shlex
 
 from adapters.base import Button, Reply
 from bot.commands import Ctx, UsageError
+from bot.communities import accounts_of
 from bot.points import ledger_of
 
 
@@ -78,20 +79,21 @@ async def _redeem(ctx: Ctx) -> list[Reply] | str:
     await _sync_catalog(ctx)
     name = ctx.arg_text.strip()
     led = ledger_of(ctx.app)
-    res = await led.request(ctx.group.pk, ctx.event.member_id, name, ctx.event.key, ctx.event.time.timestamp())
+    accounts = await accounts_of(ctx.app, ctx.group, ctx.event.member_id)
+    res = await led.request(ctx.group.pk, ctx.event.member_id, name, ctx.event.key, ctx.event.time.timestamp(), accounts)
     if res.status == "no_reward":
         return ctx.t("rewards.no_such", name=name)
     if res.status == "out_of_stock":
         return ctx.t("rewards.out_of_stock", name=res.reward)
     if res.status == "insufficient":
-        bal = await led.balance(ctx.group.pk, ctx.event.member_id)
-        held = await led.reserved(ctx.group.pk, ctx.event.member_id)
+        bal = await led.balance(ctx.group.pk, ctx.event.member_id, accounts)
+        held = await led.reserved(ctx.group.pk, ctx.event.member_id, accounts=accounts)
         return ctx.t("rewards.insufficient", name=res.reward, cost=res.cost, available=bal - held)
     if res.status == "duplicate":
         return None
     cfg = await ctx.app.settings("points", ctx.group)
     who = ctx.event.member_name or ctx.event.member_id
-    bal = await led.balance(ctx.group.pk, ctx.event.member_id)
+    bal = await led.balance(ctx.group.pk, ctx.event.member_id, accounts)
     request = Reply(
         ctx.event.platform, ctx.event.group_id,
         ctx.t("rewards.request", name=who, reward=res.reward, cost=res.cost, balance=bal, id=res.redemption_id),
@@ -106,7 +108,10 @@ async def _decide(ctx: Ctx) -> list[Reply]:
     if len(ctx.args) != 2 or ctx.args[0] not in ("approve", "deny") or not ctx.args[1].isdigit():
         raise UsageError()
     approve = ctx.args[0] == "approve"
-    res = await ledger_of(ctx.app).decide(ctx.group.pk, int(ctx.args[1]), approve, ctx.event.member_id or "?", ctx.event.time.timestamp())
+    led = ledger_of(ctx.app)
+    asker = await led.redemption_member(ctx.group.pk, int(ctx.args[1]))
+    accounts = await accounts_of(ctx.app, ctx.group, asker) if asker else None
+    res = await led.decide(ctx.group.pk, int(ctx.args[1]), approve, ctx.event.member_id or "?", ctx.event.time.timestamp(), accounts)
     if res.status == "not_found":
         raise UsageError(ctx.t("button.unknown"))
     if res.status == "already_decided":
@@ -116,7 +121,7 @@ async def _decide(ctx: Ctx) -> list[Reply]:
     admin = ctx.event.member_name or ctx.event.member_id
     await ctx.store.audit(ctx.group.pk, ctx.event.member_id or "?", f"rewards.{res.status}",
                           {"redemption": res.redemption_id, "member": res.member_id, "reward": res.reward, "cost": res.cost})
-    bal = await ledger_of(ctx.app).balance(ctx.group.pk, res.member_id)
+    bal = await led.balance(ctx.group.pk, res.member_id, accounts)
     if res.status == "approved":
         note = ctx.t("rewards.approved_admin", name=member, reward=res.reward, admin=admin)
         dm = ctx.t("rewards.approved_member", reward=res.reward, cost=res.cost, balance=bal)

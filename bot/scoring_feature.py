@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from bot import scoring_texts  # noqa: F401  (registers the reply texts)
 from bot.commands import Ctx, UsageError
+from bot.communities import Scope, community_of, merge, scope_for
 from bot.config import register_section, setting
 from bot.leaderboards import Board, add_board, boards, parse_top_args
 from bot.privacy import hidden_members, is_public
-from bot.scoring_data import ScoreService, chat_snapshot
+from bot.scoring_data import ScoreService, ScoresWarming, chat_snapshot
 from scoring.activity import DEFAULT_WEIGHTS
 from scoring.features import FEATURES
 from scoring.influence import DEFAULT_EDGE_WEIGHTS, DEFAULT_INFLUENCE_WEIGHTS
@@ -53,6 +54,7 @@ class ScoringSettings:
     vocabulary_tags: int = setting(8, "Extra tags discovered from the group's own vocabulary (0: none).")
     default_window: str = setting("30d", "Window of /top and /rank when none is given: 7d, 30d or all.")
     top_size: int = setting(10, "Members shown by /top.")
+    top_scope: str = setting("community", "What /top shows in a chat of a [[communities]] entry when no scope is typed: community (all its chats, linked accounts as one person), platform (its chats on this platform) or here (this chat).")
     cache_seconds: float = setting(600.0, "Recompute cached scores at least this often.")
     sync_limit: int = setting(50000, "Groups with fewer events recompute before answering; bigger ones in the background.")
     answer_seconds: float = setting(2.0, "A command waits this long for scores being computed, then says to ask again.")
@@ -82,6 +84,8 @@ class ScoringSettings:
             return f"default_window must be 7d, 30d or all, got {self.default_window!r}"
         if self.top_size < 1:
             return "top_size must be at least 1"
+        if self.top_scope not in ("community", "platform", "here"):
+            return f"top_scope must be community, platform or here, got {self.top_scope!r}"
         return None
 
 
@@ -123,14 +127,59 @@ async def _board_influence(ctx: Ctx, window: str) -> str:
     return await _render_board(ctx, window, "influence")
 
 
+async def _render_merged(ctx: Ctx, window: str, scope: Scope, board: str) -> str:
+    """The board over several chats: each chat's scores, a person's accounts added up."""
+    values: dict[tuple[int, str], float] = {}
+    warming = False
+    for g in scope.groups:
+        try:
+            snap = await service(ctx.app).snapshot(g, wait=False)
+        except ScoresWarming:
+            warming = True
+            continue
+        ws = snap.windows[window]
+        vals = ws.values(board)
+        for c in ws.ranking(board):
+            values[(g.pk, str(snap.frame.members[c]))] = float(vals[c])
+    if warming and not values:
+        return ctx.t("scores.warming")
+    settings = await ctx.app.settings("scoring", ctx.group)
+    rows = (await merge(ctx.app, scope, values, ctx.group.platform))[: settings.top_size]
+    wname = ctx.t(f"window.{window}")
+    if not rows:
+        return ctx.t("top.empty", window=wname)
+    lines = [ctx.t(f"top.title.{board}", window=wname) + " · " + scope.label()]
+    lines += [ctx.t("top.line", rank=i + 1, name=r.name, score=fmt(r.value)) for i, r in enumerate(rows)]
+    if warming:
+        lines.append(ctx.t("top.partial"))
+    return "\n".join(lines)
+
+
+async def _merged_activity(ctx: Ctx, window: str, scope: Scope) -> str:
+    return await _render_merged(ctx, window, scope, "activity")
+
+
+async def _merged_influence(ctx: Ctx, window: str, scope: Scope) -> str:
+    return await _render_merged(ctx, window, scope, "influence")
+
+
 async def cmd_top(ctx: Ctx):
-    """/top [activity|influence|…] [7d|30d|all]"""
+    """/top [activity|influence|…] [7d|30d|all] [here|community|telegram|discord]"""
     settings = await ctx.app.settings("scoring", ctx.group)
     try:
-        board, window = parse_top_args(ctx.app, ctx.args, "activity", settings.default_window)
+        board, window, word = parse_top_args(ctx.app, ctx.args, "activity", settings.default_window)
     except ValueError as exc:
         names = "|".join(boards(ctx.app))
         raise UsageError(ctx.t("top.usage", boards=names, windows="7d|30d|all", arg=str(exc))) from None
+    try:
+        scope = await scope_for(ctx.app, ctx.group, word, settings.top_scope)
+    except ValueError:
+        c = community_of(ctx.app, ctx.group)
+        if c is None:
+            raise UsageError(ctx.t("top.no_community", arg=word)) from None
+        raise UsageError(ctx.t("top.bad_scope", arg=word, platforms="|".join(c.platforms()))) from None
+    if scope.merged and board.render_merged is not None:
+        return await board.render_merged(ctx, window, scope)
     return await board.render(ctx, window)
 
 
@@ -219,10 +268,10 @@ def install(app: App) -> None:
     app.pipeline.add_step("scoring", install_step)
     app.on_start.append(svc.warm)
     app.on_stop.append(svc.stop)
-    add_board(app, Board("activity", _board_activity, help_key="top.board.activity"))
-    add_board(app, Board("influence", _board_influence, help_key="top.board.influence"))
+    add_board(app, Board("activity", _board_activity, help_key="top.board.activity", render_merged=_merged_activity))
+    add_board(app, Board("influence", _board_influence, help_key="top.board.influence", render_merged=_merged_influence))
     r = app.router
-    r.command("top", usage="/top [activity|influence] [7d|30d|all]", help_key="cmd.help.top")(cmd_top)
+    r.command("top", usage="/top [activity|influence] [7d|30d|all] [here|community|telegram|discord]", help_key="cmd.help.top")(cmd_top)
     r.command("rank", usage="/rank [@member] [7d|30d|all]", help_key="cmd.help.rank")(cmd_rank)
     r.command("profile", usage="/profile [@member]", help_key="cmd.help.profile")(cmd_profile)
     scoring_commands.install(app)

@@ -61,6 +61,20 @@ class BotHarness:
         """Stop the app and close the store."""
         await self.app.stop()
 
+    async def other(self, platform: str, group_id: str, title: str = "", admins: tuple[str, ...] = ("admin",)) -> BotHarness:
+        """A second chat on another platform, served by the same running app, store and
+        clock (a community's Telegram chat beside its Discord server)."""
+        adapter = self.app.adapters.get(platform)
+        if adapter is None:
+            adapter = FakeAdapter(platform)
+            self.app.add_adapter(adapter)
+            await adapter.start(self.app.handle)
+        h = type(self)(self.app, adapter, self.clock, group_id, title or self.title)
+        h._ids = self._ids  # message ids stay unique across the chats
+        for a in admins:
+            adapter.admins.add((group_id, a))
+        return h
+
     def _event(self, member: str, kind: EventKind, **kw) -> Event:
         return Event(
             platform=self.adapter.platform,

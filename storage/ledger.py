@@ -21,8 +21,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     case,
     func,
+    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -71,6 +73,15 @@ class MemberStats:
     today_messages: int
     #: Everything but redemptions (levels).
     xp: int
+
+
+#: One person's accounts that hold points: (group_pk, member_id) pairs.
+Accounts = list[tuple[int, str]]
+
+
+def owned_by(t, accounts: Accounts):
+    """A WHERE clause for rows of `t` that belong to any of `accounts`."""
+    return or_(*[and_(t.c.group_pk == g, t.c.member_id == m) for g, m in accounts])
 
 
 class Ledger(RewardsMixin):
@@ -124,24 +135,39 @@ class Ledger(RewardsMixin):
         async with self.engine.begin() as conn:
             return {k for (k,) in (await conn.execute(stmt, values)).all()}
 
-    async def _sum(self, conn, group_pk: int, member_id: str, xp: bool) -> int:
+    async def _sum(self, conn, group_pk: int, member_id: str, xp: bool, accounts: Accounts | None = None) -> int:
         t = LedgerEntry.__table__
-        q = select(func.coalesce(func.sum(t.c.amount), 0)).where(
-            t.c.group_pk == group_pk, t.c.member_id == member_id
-        )
+        q = select(func.coalesce(func.sum(t.c.amount), 0)).where(owned_by(t, accounts or [(group_pk, member_id)]))
         if xp:
             q = q.where(t.c.reason != REDEEM)
         return int((await conn.execute(q)).scalar() or 0)
 
-    async def balance(self, group_pk: int, member_id: str) -> int:
-        """Spendable points: the sum of every row."""
+    async def balance(self, group_pk: int, member_id: str, accounts: Accounts | None = None) -> int:
+        """Spendable points: the sum of every row (of every account in `accounts`, when
+        given: one person's linked accounts in a community's chats)."""
         async with self.engine.connect() as conn:
-            return await self._sum(conn, group_pk, member_id, xp=False)
+            return await self._sum(conn, group_pk, member_id, False, accounts)
 
-    async def xp(self, group_pk: int, member_id: str) -> int:
+    async def xp(self, group_pk: int, member_id: str, accounts: Accounts | None = None) -> int:
         """Points that count for levels: every row except redemption debits."""
         async with self.engine.connect() as conn:
-            return await self._sum(conn, group_pk, member_id, xp=True)
+            return await self._sum(conn, group_pk, member_id, True, accounts)
+
+    async def totals(
+        self, group_pks: list[int], since: float | None = None, until: float | None = None, exclude: tuple[str, ...] = (),
+    ) -> dict[tuple[int, str], int]:
+        """Points earned in [since, until) per (group_pk, member_id) over several chats,
+        redemptions excluded as in `top`; for boards that add linked accounts up."""
+        t = LedgerEntry.__table__
+        total = func.sum(t.c.amount).label("total")
+        q = select(t.c.group_pk, t.c.member_id, total).where(t.c.group_pk.in_(group_pks), t.c.reason.not_in((REDEEM, *exclude)))
+        if since is not None:
+            q = q.where(t.c.ts >= since)
+        if until is not None:
+            q = q.where(t.c.ts < until)
+        q = q.group_by(t.c.group_pk, t.c.member_id)
+        async with self.engine.connect() as conn:
+            return {(g, m): int(p) for g, m, p in await conn.execute(q) if p}
 
     async def stats(self, group_pk: int, member_id: str, day_start: float, capped: tuple[str, ...]) -> MemberStats:
         """The member's cooldown, cap, streak and level figures in one query."""

@@ -90,11 +90,14 @@ class RewardsMixin:
     """Catalog and redemption methods; the host class provides `engine`, `_insert`,
     `_sum` (a member's balance inside a transaction) and `add` (a ledger row)."""
 
-    async def reserved(self, group_pk: int, member_id: str, conn=None) -> int:
-        """Points held by the member's pending redemptions."""
+    async def reserved(self, group_pk: int, member_id: str, conn=None, accounts: list[tuple[int, str]] | None = None) -> int:
+        """Points held by the member's pending redemptions (of every account in
+        `accounts`, when given)."""
+        from storage.ledger import owned_by
+
         t = Redemption.__table__
         q = select(func.coalesce(func.sum(t.c.cost), 0)).where(
-            t.c.group_pk == group_pk, t.c.member_id == member_id, t.c.status == "pending"
+            owned_by(t, accounts or [(group_pk, member_id)]), t.c.status == "pending"
         )
         if conn is not None:
             return int((await conn.execute(q)).scalar() or 0)
@@ -136,8 +139,12 @@ class RewardsMixin:
             return [RewardInfo(r.id, r.name, r.cost, r.stock) for r in (await conn.execute(q)).all()]
 
     # -- redemptions -------------------------------------------------------------
-    async def request(self, group_pk: int, member_id: str, name: str, request_key: str, ts: float) -> RedeemResult:
-        """Reserve a reward's cost for the member, if the stock and balance allow."""
+    async def request(
+        self, group_pk: int, member_id: str, name: str, request_key: str, ts: float,
+        accounts: list[tuple[int, str]] | None = None,
+    ) -> RedeemResult:
+        """Reserve a reward's cost for the member, if the stock and balance allow (the
+        balance of every account in `accounts`, when given: one person in a community)."""
         async with self.engine.begin() as conn:
             old = (await conn.execute(
                 select(Redemption).where(Redemption.group_pk == group_pk, Redemption.request_key == request_key)
@@ -155,7 +162,8 @@ class RewardsMixin:
                 )).scalar() or 0
                 if r.stock - pending <= 0:
                     return RedeemResult("out_of_stock", reward=r.name, cost=r.cost)
-            available = await self._sum(conn, group_pk, member_id, xp=False) - await self.reserved(group_pk, member_id, conn)
+            available = (await self._sum(conn, group_pk, member_id, False, accounts)
+                         - await self.reserved(group_pk, member_id, conn, accounts))
             if available < r.cost:
                 return RedeemResult("insufficient", reward=r.name, cost=r.cost, member_id=member_id)
             rid = (await conn.execute(
@@ -166,8 +174,13 @@ class RewardsMixin:
             )).scalar()
         return RedeemResult("pending", rid, r.name, r.cost, member_id)
 
-    async def decide(self, group_pk: int, redemption_id: int, approve: bool, actor: str, ts: float) -> RedeemResult:
+    async def decide(
+        self, group_pk: int, redemption_id: int, approve: bool, actor: str, ts: float,
+        accounts: list[tuple[int, str]] | None = None,
+    ) -> RedeemResult:
         """Approve (debit the points, take one from stock) or deny (release them).
+        `accounts` are the member's accounts whose balance covers the cost (one person
+        in a community); the debit is written to the account that asked.
 
         Deciding twice is harmless: the second call reports `already_decided`. An
         approval that the balance no longer covers (points reversed meanwhile) is
@@ -184,7 +197,7 @@ class RewardsMixin:
             if red.status != "pending":
                 return RedeemResult("already_decided", red.id, reward.name, red.cost, red.member_id)
             if approve:
-                bal = await self._sum(conn, group_pk, red.member_id, xp=False)
+                bal = await self._sum(conn, group_pk, red.member_id, False, accounts)
                 stock_ok = reward.stock is None or reward.stock > 0
                 approve = bal >= red.cost and stock_ok
             status = "approved" if approve else "denied"
@@ -206,3 +219,10 @@ class RewardsMixin:
         """The status of one redemption."""
         async with self.engine.connect() as conn:
             return (await conn.execute(select(Redemption.status).where(Redemption.id == redemption_id))).scalar()
+
+    async def redemption_member(self, group_pk: int, redemption_id: int) -> str | None:
+        """Who asked for a redemption of the group (None if there is no such one)."""
+        async with self.engine.connect() as conn:
+            return (await conn.execute(
+                select(Redemption.member_id).where(Redemption.id == redemption_id, Redemption.group_pk == group_pk)
+            )).scalar()
