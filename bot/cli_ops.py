@@ -41,7 +41,7 @@ async def cmd_check_config(args) -> int:
     for ref in ADAPTER_FACTORIES.values():
         importlib.import_module(ref.partition(":")[0])  # registers the platform sections
     config = load_config(args.config, require_secrets=True)
-    out = Console(highlight=False, markup=False)
+    out = Console(highlight=False, markup=False, soft_wrap=True)
     out.print(f"{args.config or '(no file: built-in defaults)'}: valid")
     for section, values in effective(config).items():
         out.print(f"[{section}]")
@@ -49,6 +49,13 @@ async def cmd_check_config(args) -> int:
             if section == "database" and k == "url":
                 v = _mask_url(v)
             out.print(f"  {k} = {v!r}")
+    for c in config.communities:
+        chats = ", ".join(f"{p} {g}" for p, g in c.members)
+        out.print(f"[[communities]] {c.id} {c.title!r}: {chats}")
+        for p, target in c.moderators.items():
+            out.print(f"  moderators on {p}: {target}")
+        if c.overrides:
+            out.print(f"  overrides: {c.overrides}")
     for g in config.groups:
         out.print(f"[[groups]] {g.platform} {g.id} {g.title!r} overrides: {g.overrides}")
     if not args.online:

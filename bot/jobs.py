@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from adapters.base import Reply
 from bot import i18n
+from bot.communities import scope_for
 from bot.points import grant, zone_of
-from bot.points_commands import leaderboard_lines
+from bot.points_commands import leaderboard_lines, merged_lines
 from bot.privacy import public_points_top
 from storage.events import EventKind
 from storage.store import GroupInfo
@@ -24,12 +25,17 @@ log = logging.getLogger(__name__)
 
 
 async def weekly_board(app, group: GroupInfo, s, fire: datetime) -> str:
-    """Post the points leaderboard of the 7 days before `fire`."""
+    """Post the points leaderboard of the 7 days before `fire`: the chat's own, or in a
+    community's chat the board `/top` shows there by default (`scoring.top_scope`)."""
     cfg = await app.settings("scheduler", group)
     lang = await app.language(group)
     zone = await zone_of(app, group)
     since = fire - timedelta(days=7)
-    lines = await leaderboard_lines(app, group, since.timestamp(), fire.timestamp(), cfg.weekly_size)
+    scope = await scope_for(app, group, None, (await app.settings("scoring", group)).top_scope)
+    if scope.merged:
+        lines = await merged_lines(app, scope, since.timestamp(), cfg.weekly_size, group.platform, fire.timestamp())
+    else:
+        lines = await leaderboard_lines(app, group, since.timestamp(), fire.timestamp(), cfg.weekly_size)
     period = f"{since.astimezone(zone):%m-%d} – {(fire - timedelta(seconds=1)).astimezone(zone):%m-%d}"
     if lines:
         text = "\n".join([i18n.t(lang, "jobs.weekly_header", period=period), *lines, i18n.t(lang, "jobs.weekly_footer")])

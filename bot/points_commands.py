@@ -48,10 +48,12 @@ async def render_points(ctx: Ctx, window: str) -> str:
     return await points_board(ctx, [window])
 
 
-async def merged_lines(app, scope: Scope, since: float | None, limit: int, prefer_platform: str = "") -> list[str]:
+async def merged_lines(
+    app, scope: Scope, since: float | None, limit: int, prefer_platform: str = "", until: float | None = None,
+) -> list[str]:
     """Numbered lines of the points board over a community's chats, a person's linked
     accounts added up."""
-    totals = await ledger_of(app).totals([g.pk for g in scope.groups], since)
+    totals = await ledger_of(app).totals([g.pk for g in scope.groups], since, until)
     rows = [r for r in await merge(app, scope, totals, prefer_platform) if r.value > 0][:limit]
     return [f"{i}. {r.name} — {int(r.value)}" for i, r in enumerate(rows, 1)]
 
@@ -101,7 +103,8 @@ async def _split(ctx: Ctx, accounts: list[tuple[int, str]]) -> str:
     for pk, m in accounts:
         platform = groups[pk].platform if pk in groups else "?"
         per[platform] = per.get(platform, 0) + await led.balance(pk, m)
-    parts = " · ".join(f"{PLATFORM_NAMES.get(p, p)} {n}" for p, n in per.items())
+    order = sorted(per, key=lambda p: (p != ctx.group.platform, p))  # this platform first
+    parts = " · ".join(f"{PLATFORM_NAMES.get(p, p)} {per[p]}" for p in order)
     return ctx.t("points.combined", parts=parts)
 
 

@@ -192,3 +192,22 @@ def test_numeric_telegram_ids_and_moderators_per_platform():
     assert (d.alerts_chat, d.alerts_channel) == ("11", "22")
     assert cfg.for_group("bot", "discord", "11").language == "zh-CN"
     assert cfg.for_group("bot", "discord", "12").language == "en"
+
+
+async def test_weekly_board_posts_the_community_board_in_each_chat(pair):
+    from datetime import timedelta
+
+    from bot.jobs import weekly_board
+
+    tg, dc = pair
+    for i in range(3):
+        await tg.say("t_ann", f"Telegram message number {i} about the capstone")
+    await dc.say("d_ann", "One message on Discord, long enough")
+    await dc.say("d_bob", "Bob's only message on Discord today")
+    await link(tg, dc, "t_ann", "d_ann")
+    fire = tg.clock.now() + timedelta(minutes=1)
+    await weekly_board(tg.app, dc.group, None, fire)
+    post = dc.adapter.sent[-1].text
+    assert lines(post) == ["1. d_ann — 4", "2. d_bob — 1"]
+    await weekly_board(tg.app, tg.group, None, fire)
+    assert lines(tg.adapter.sent[-1].text)[0] == "1. t_ann — 4"
