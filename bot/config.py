@@ -225,13 +225,19 @@ ENV_PREFIX = "COMMUNITYBOT_"
 
 def env_overrides(data: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Apply `COMMUNITYBOT_SECTION__KEY=value` variables (container deployments) on top
-    of the file's values; the value is parsed like `/config set` input."""
+    of the file's values, and `COMMUNITYBOT_COMMUNITIES__<ID>__SECTION__KEY` on top of
+    one community's; the value is parsed like `/config set` input."""
+    import copy
+
     environ = dict(os.environ if environ is None else environ)
-    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    data = copy.deepcopy(data)
     for name, text in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+        if section == "communities":
+            _community_env(data, name, key, text)
+            continue
         if section not in SECTIONS:
             known = ", ".join(sorted(SECTIONS))
             raise ConfigError(f"environment variable {name}: unknown section {section!r} (known: {known})")
@@ -241,6 +247,28 @@ def env_overrides(data: dict[str, Any], environ: dict[str, str] | None = None) -
             raise ConfigError(f"environment variable {name}: {exc}") from exc
         data.setdefault(section, {})[key] = value
     return data
+
+
+def _community_env(data: dict[str, Any], name: str, rest: str, text: str) -> None:
+    """`COMMUNITYBOT_COMMUNITIES__<ID>__<SECTION>__<KEY>`: one community's setting."""
+    cid, _, rest = rest.partition("__")
+    section, _, key = rest.partition("__")
+    communities = data.get("communities")
+    entry = next((c for c in communities if isinstance(c, dict) and str(c.get("id", "")).lower() == cid),
+                 None) if isinstance(communities, list) else None
+    if entry is None:
+        raise ConfigError(f"environment variable {name}: no [[communities]] entry has the id {cid!r}")
+    if section not in GROUP_SECTIONS or not key:
+        raise ConfigError(f"environment variable {name}: expected COMMUNITYBOT_COMMUNITIES__<ID>__<SECTION>__<KEY> "
+                          f"with a section of {', '.join(sorted(GROUP_SECTIONS))}")
+    try:
+        value = parse_value(SECTIONS[section], key, text)
+    except ConfigError as exc:
+        raise ConfigError(f"environment variable {name}: {exc}") from exc
+    table = entry.setdefault(section, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"environment variable {name}: [communities.{section}] is not a table")
+    table[key] = value
 
 
 def register_all() -> None:

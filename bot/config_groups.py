@@ -89,8 +89,8 @@ def _overrides(g: dict[str, Any], where: str, known_extra: list[str]) -> dict[st
         if key in GROUP_SECTIONS:
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: [{key}] must be a table")
-            build_section(SECTIONS[key], value, f"{where} [{key}]")
-            overrides[key] = value
+            overrides[key] = {**overrides.get(key, {}), **value}
+            build_section(SECTIONS[key], overrides[key], f"{where} [{key}]")
         elif key in ("language", "timezone"):
             overrides.setdefault("bot", {})[key] = value
             build_section(BotSettings, overrides["bot"], f"{where}")

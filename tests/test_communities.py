@@ -211,3 +211,36 @@ async def test_weekly_board_posts_the_community_board_in_each_chat(pair):
     assert lines(post) == ["1. d_ann — 4", "2. d_bob — 1"]
     await weekly_board(tg.app, tg.group, None, fire)
     assert lines(tg.adapter.sent[-1].text)[0] == "1. t_ann — 4"
+
+
+def test_environment_overrides_a_communitys_setting(monkeypatch):
+    text = '[[communities]]\nid = "DataCourse"\ntelegram = ["1"]\n[communities.moderation]\nmode = "alert"\n'
+    monkeypatch.setenv("COMMUNITYBOT_COMMUNITIES__DATACOURSE__MODERATION__MODE", "observe")
+    monkeypatch.setenv("COMMUNITYBOT_COMMUNITIES__DATACOURSE__POINTS__MESSAGE", "3")
+    cfg = load_config_text(text)
+    assert cfg.for_group("moderation", "telegram", "1").mode == "observe"
+    assert cfg.for_group("points", "telegram", "1").message == 3
+    monkeypatch.setenv("COMMUNITYBOT_COMMUNITIES__NOPE__MODERATION__MODE", "observe")
+    with pytest.raises(ConfigError, match="no \\[\\[communities\\]\\] entry has the id 'nope'"):
+        load_config_text(text)
+    monkeypatch.delenv("COMMUNITYBOT_COMMUNITIES__NOPE__MODERATION__MODE")
+    monkeypatch.setenv("COMMUNITYBOT_COMMUNITIES__DATACOURSE__MODERATION__MODE", "loud")
+    with pytest.raises(ConfigError, match=r"\[\[communities\]\] .DataCourse. \[moderation\]: mode must be one of"):
+        load_config_text(text)
+
+
+def test_language_key_and_bot_table_both_apply():
+    cfg = load_config_text('[[communities]]\nid = "a"\ntelegram = ["1"]\nlanguage = "zh-CN"\n[communities.bot]\ntimezone = "Asia/Shanghai"\n')
+    bot = cfg.for_group("bot", "telegram", "1")
+    assert (bot.language, bot.timezone) == ("zh-CN", "Asia/Shanghai")
+
+
+def test_the_example_configs_community_loads():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text(encoding="utf-8")
+    block = text[text.index("# [[communities]]"):text.index("# Per-group overrides")]
+    cfg = load_config_text("\n".join(ln[2:] for ln in block.splitlines() if ln.startswith("# ")))
+    (c,) = cfg.communities
+    assert c.platforms() == ["telegram", "discord"]
+    assert cfg.for_group("moderation", "discord", "1122334455667788990").alerts_channel == "2233445566778899001"
