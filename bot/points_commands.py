@@ -65,7 +65,8 @@ async def render_points_merged(ctx: Ctx, window: str, scope: Scope) -> str:
     wname = ctx.t(f"points.window.{name}")
     if not lines:
         return ctx.t("points.top_empty", window=wname)
-    return "\n".join([ctx.t("points.top_header", window=wname) + " · " + scope.label(), *lines])
+    head = ctx.t("points.top_header", window=wname).rstrip(":：")
+    return "\n".join([f"{head} · {scope.label()}", *lines])
 
 
 async def _target(ctx: Ctx, ref: str | None) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from bot import i18n
 i18n.add(
     {
         "en": {
-            "cmd.help.top": "leaderboard: activity or influence, for 7d, 30d or all",
+            "cmd.help.top": "leaderboard: activity, influence or points, for 7d, 30d or all; in a community, here, telegram or discord narrows it to this chat or one platform",
             "cmd.help.rank": "your (or a member's) activity and influence, and rank",
             "cmd.help.profile": "interest tags and strongest connections",
             "cmd.help.recommend": "channels, topics and events that fit your interests",
@@ -67,7 +67,7 @@ i18n.add(
             "lifecycle.stable": "active members {growth}/week within ±{trend}, retention {retention}",
         },
         "zh-CN": {
-            "cmd.help.top": "排行榜：活跃度或影响力，可选 7d、30d、all",
+            "cmd.help.top": "排行榜：活跃度、影响力或积分，可选 7d、30d、all；在社群中可加 here、telegram 或 discord 只看本群或某个平台",
             "cmd.help.rank": "你（或某位成员）的活跃度、影响力和排名",
             "cmd.help.profile": "兴趣标签和最常互动的成员",
             "cmd.help.recommend": "适合你兴趣的频道、话题和活动",
