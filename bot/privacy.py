@@ -129,9 +129,10 @@ async def forget_member(app: App, group: GroupInfo, member_id: str) -> ForgetRes
         points_state.forget_member(group.pk, member_id)
     mod = app.services.get("moderation")
     if mod is not None and group.pk in getattr(mod, "windows", {}):
-        # The member's rate counters; the group's short window of recent messages
-        # (minutes, bounded, never stored) ages out by itself.
-        mod.windows[group.pk].members.pop(member_id, None)
+        # The moderation window (minutes of recent activity, in memory only) holds the
+        # member's counters and the fingerprints of their recent texts: drop them now
+        # rather than when they age out.
+        mod.windows[group.pk].forget_member(member_id)
     await app.store.audit(group.pk, "privacy", "forget", f"member forgotten as {res.pseudonym}")
     return res
 

@@ -214,3 +214,35 @@ class GroupWindow:
         elif burst is not None:
             burst.add(ts, member_id, None, 1000)
         return n, burst
+
+    def forget_member(self, member_id: str, placeholder: str = "~forgotten") -> int:
+        """Drop everything the window holds about a member (a `/forgetme`): their counters,
+        the fingerprints of their recent texts, their place in near-duplicate clusters and
+        join bursts. Joins keep being counted, under `placeholder`. Returns the number of
+        indexed messages dropped."""
+        self.members.pop(member_id, None)
+        self.forest_scores.pop(member_id, None)
+        mine = [s for s in self.recent if s.member_id == member_id]
+        for s in mine:
+            self._drop(s)
+        if mine:
+            self.recent = deque(s for s in self.recent if s.member_id != member_id)
+        renamed: dict[str, str] = {}
+        for cid, cluster in list(self.clusters.items()):
+            cluster.members.pop(member_id, None)
+            if not cluster.members:
+                del self.clusters[cid]
+            elif cid.startswith(f"{member_id}:"):
+                # A cluster is named after the member who started it; others still in it
+                # keep the cluster, under a name that no longer says who that was.
+                new = f"{placeholder}:{len(self.clusters)}:{cluster.first_ts}"
+                cluster.id = new
+                self.clusters[new] = self.clusters.pop(cid)
+                renamed[cid] = new
+        for s in self.recent:
+            if s.cluster in renamed:
+                s.cluster = renamed[s.cluster]
+        self.joins = deque(((t, placeholder if m == member_id else m) for t, m in self.joins), maxlen=self.joins.maxlen)
+        if self.join_burst is not None:
+            self.join_burst.members.pop(member_id, None)
+        return len(mine)

@@ -268,3 +268,44 @@ async def test_forget_clears_what_memory_holds_about_the_member(bot):
     await bot.press("alice", "forget:confirm:alice")
     assert not any(v.member_id == "alice" for (pk, _), v in st._messages.items() if pk == g.pk)
     assert not bot.app.services["moderation"].window(g.pk).has_member("alice")
+
+
+def test_window_forgets_a_member_at_once():
+    from scoring.textnorm import shingles
+    from scoring.window import HASHER, GroupWindow
+
+    w = GroupWindow()
+    text = "Join my crypto signals group for free money today"
+    for i, who in enumerate(["alice", "bob", "alice"]):
+        m = w.member(who)
+        w.note_message(m, 100.0 + i, text, 0, 0)
+        sh = shingles(text)
+        sig = HASHER.signature(sh)
+        w.note_text(m, 100.0 + i, sig)
+        w.cluster_for(100.0 + i, who, str(i), sh, sig, 0.7, 600)
+    w.note_join(90.0, "alice", 60, 99)
+    (cid,) = w.clusters
+    assert cid.startswith("alice:")
+    assert w.forget_member("alice") == 2
+    assert not w.has_member("alice") and w.has_member("bob")
+    assert all(s.member_id != "alice" for s in w.recent)
+    assert all(s.member_id != "alice" for bucket in w.index.values() for s in bucket)
+    (cluster,) = w.clusters.values()
+    assert list(cluster.members) == ["bob"] and "alice" not in cluster.id
+    assert all(s.cluster == cluster.id for s in w.recent)
+    assert [m for _, m in w.joins] == ["~forgotten"]
+    # Bob's next copy still joins the same cluster.
+    sh = shingles(text)
+    got, sim = w.cluster_for(110.0, "bob", "9", sh, HASHER.signature(sh), 0.7, 600)
+    assert got is cluster and sim == 1.0
+
+
+async def test_forgetme_empties_the_moderation_window(bot):
+    await _chat(bot)
+    w = bot.app.services["moderation"].windows[bot.group.pk]
+    assert w.has_member("alice") and any(s.member_id == "alice" for s in w.recent)
+    await bot.ask("alice", "/forgetme")
+    await bot.press("alice", "forget:confirm:alice")
+    assert not w.has_member("alice")
+    assert not any(s.member_id == "alice" for s in w.recent)
+    assert not any("alice" in c.members or c.id.startswith("alice:") for c in w.clusters.values())
