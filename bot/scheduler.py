@@ -34,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import FakeClock
 from bot.config import register_section, setting
 from storage.agenda import Agenda, ScheduleInfo
+from storage.leader import LeaderLock
 from storage.store import GroupInfo
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class SchedulerSettings:
     quiet_days: int = setting(7, "Days without a message after which an active member counts as going quiet.")
     post_channel: str = setting("", "Channel for scheduled posts (empty: the group's main chat).")
     grace_minutes: int = setting(60, "A missed recurring post still runs this late after a restart.")
+    standby_seconds: float = setting(30.0, "Several processes on one PostgreSQL: one runs the jobs (it holds an advisory lock); the others try to take over this often.")
 
     def check(self) -> str | None:
         """Validate days and hours."""
@@ -69,6 +71,8 @@ class SchedulerSettings:
                 return f"{key} must be 0-23, got {getattr(self, key)}"
         if not 1 <= self.monthly_day <= 28:
             return f"monthly_day must be 1-28, got {self.monthly_day}"
+        if self.standby_seconds <= 0:
+            return f"standby_seconds must be positive, got {self.standby_seconds}"
         return None
 
 
@@ -138,6 +142,10 @@ class Scheduler:
         self.aps: AsyncIOScheduler | None = None
         #: Groups whose schedules this process has written already.
         self.seen: set[int] = set()
+        self._lock: LeaderLock | None = None
+        self._last_try: float | None = None
+        #: Whether this process runs the jobs (see `lead`).
+        self.leading = False
 
     @property
     def agenda(self) -> Agenda:
@@ -145,6 +153,35 @@ class Scheduler:
         if self._agenda is None:
             self._agenda = Agenda(self.app.store.engine)
         return self._agenda
+
+    @property
+    def lock(self) -> LeaderLock:
+        """The advisory lock that elects one scheduler among processes on one PostgreSQL."""
+        if self._lock is None or self._lock.engine is not self.app.store.engine:
+            self._lock = LeaderLock(self.app.store.engine)
+        return self._lock
+
+    async def lead(self, now: datetime | None = None) -> bool:
+        """Whether this process runs the jobs: on PostgreSQL the one holding the advisory
+        lock (`storage.leader`), retried every `standby_seconds` by the others; on SQLite
+        always. Each occurrence is claimed under a unique key as well."""
+        lock = self.lock
+        if lock.held and await lock.check():
+            return True
+        ts = (now or self.app.clock.now()).timestamp()
+        retry = self.app.config.section("scheduler").standby_seconds
+        if self._last_try is not None and 0 <= ts - self._last_try < retry:
+            return False
+        self._last_try = ts
+        was = self.leading
+        try:
+            self.leading = await lock.acquire()
+        except Exception:
+            log.warning("could not ask the database who runs the scheduler; will retry", exc_info=True)
+            self.leading = False
+        if self.leading and not was and lock.exclusive:
+            log.info("this process now runs the scheduled jobs (it holds the PostgreSQL advisory lock)")
+        return self.leading
 
     def handler(self, kind: str) -> Callable[[JobHandler], JobHandler]:
         """Register the coroutine that runs jobs of `kind`: fn(app, group, schedule, fire)."""
@@ -193,6 +230,8 @@ class Scheduler:
         `sync` first rewrites the recurring schedules from the current settings.
         """
         now = now or self.app.clock.now()
+        if not await self.lead(now):
+            return []
         if sync:
             await self.sync_all(now)
         due = []
@@ -214,7 +253,7 @@ class Scheduler:
     async def run_schedule(self, s: ScheduleInfo, now: datetime) -> RunRecord | None:
         """Run schedule `s`'s newest occurrence at or before `now` if not yet claimed."""
         fire = self._due(s, now)
-        if fire is None:
+        if fire is None or not await self.lead(now):
             return None
         key = run_key(s, fire)
         if await self.agenda.is_claimed(key):
@@ -282,6 +321,8 @@ class Scheduler:
         """Start `AsyncIOScheduler` with one job per schedule row (call in a running loop)."""
         self.aps = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
         self.aps.add_job(self._resync, IntervalTrigger(minutes=10), id="scheduler:resync", replace_existing=True)
+        standby = self.app.config.section("scheduler").standby_seconds
+        self.aps.add_job(self._standby, IntervalTrigger(seconds=standby), id="scheduler:standby", replace_existing=True)
         self.aps.start()
         return self.aps
 
@@ -324,6 +365,12 @@ class Scheduler:
             return None
         return await self.run_schedule(s, self.app.clock.now())
 
+    async def _standby(self) -> None:
+        # A standby process takes over when the leader's session ends, and catches up
+        # on what came due meanwhile (within each job's grace time).
+        if not self.leading and await self.lead():
+            await self.run_due()
+
     async def _resync(self) -> None:
         # Settings may have changed (/config set), and APScheduler drops a fire that
         # comes later than its misfire grace (a blocked loop): catch up from the table.
@@ -336,6 +383,9 @@ class Scheduler:
             self.aps.shutdown(wait=False)
         self.aps = None
         self.started = False
+        if self._lock is not None:
+            await self._lock.release()
+        self.leading = False
 
 
 def scheduler_of(app) -> Scheduler:

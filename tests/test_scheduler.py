@@ -224,3 +224,35 @@ async def test_config_set_time_zone_moves_the_weekly_post(bot):
     await run_at(bot, utc("2026-11-09T01:00"))
     assert len(weekly_posts(bot)) == 1
     assert "Asia/Shanghai" in await bot.ask("admin", '/event add "AMA" 2026-11-12 20:00')
+
+
+async def test_postgres_elects_one_scheduler_and_a_standby_takes_over(tmp_path, db_url):
+    """On PostgreSQL one process holds the advisory lock and runs the jobs; the other
+    stands by, and takes over once the first stops (its session ends)."""
+    import pytest
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("leader election is PostgreSQL's advisory lock; on SQLite every process leads")
+    b1 = await BotHarness.create(tmp_path, db_url=db_url)
+    b2 = await BotHarness.create(tmp_path, db_url=db_url)
+    s1, s2 = scheduler_of(b1.app), scheduler_of(b2.app)
+    try:
+        await b1.say("alice", "a useful message for the group")
+        assert await s1.lead() and not await s2.lead()
+        assert s1.leading and not s2.leading
+        assert await run_at(b2, utc("2026-11-09T09:00")) == []  # the standby runs nothing
+        await run_at(b1, utc("2026-11-09T09:00"))
+        assert len(weekly_posts(b1)) == 1 and weekly_posts(b2) == []
+        await b1.close()
+        b2.clock.set(utc("2026-11-12T10:00"))
+        b2._ids = iter(range(100, 200))  # b1 used message ids from 1 in the same chat
+        await b2.say("chen", "a useful message in the second week")
+        # The standby retries after standby_seconds (30 s by default) and leads.
+        when = utc("2026-11-16T09:00")
+        got = await run_at(b2, when)
+        assert s2.leading and "weekly_board" in [r.kind for r in got if r.status == "ran"]
+        assert len(weekly_posts(b2)) == 1, [r.text for r in b2.adapter.sent]
+    finally:
+        await b2.close()
+        if s1.leading:
+            await b1.close()
