@@ -103,3 +103,35 @@ async def test_run_serves_metrics_and_stops_on_sigterm(tmp_path, fake):
     assert proc.returncode == 0, log[-3000:]
     # A full run's logs at DEBUG, every library included: the token never appears.
     assert log.count("\n") > 20 and fake.token not in log and "/bot123:" not in log
+
+
+async def test_run_with_a_community_of_two_chats(tmp_path, fake):
+    """`communitybot run` configured only by its file: two Telegram chats form one
+    community, so /top in one lists the members of both."""
+    from telegram_harness import OTHER, until
+
+    cfg = config(tmp_path, fake, f'[[communities]]\nid = "course"\ntitle = "Course 101"\ntelegram = [{GROUP}, {OTHER}]\n'
+                                 '[communities.onboarding]\nwelcome = false\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RUNCLI_TOKEN": fake.token}
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", "--config", str(cfg), "--db",
+                                                f"sqlite:///{tmp_path / 'r.db'}", cwd=tmp_path, env=env,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    try:
+        date = 1764072000
+        for i, (chat, who) in enumerate([(GROUP, "alice"), (OTHER, "bob"), (OTHER, "bob"), (GROUP, "chen")]):
+            await fake.push(message={"message_id": 200 + i, "date": date + i, "chat": group(chat, "G"),
+                                     "from": PEOPLE[who], "text": f"a message about the capstone, number {i}"})
+        await fake.push(message={"message_id": 300, "date": date + 10, "chat": group(GROUP, "G"),
+                                 "from": PEOPLE["chen"], "text": "/top all"})
+
+        def answer() -> str:
+            texts = [c.params.get("text", "") for c in fake.called("sendMessage") if int(c.params["chat_id"]) == GROUP]
+            return next((t for t in texts if "Course 101" in t), "")
+
+        await until(answer, "the /top answer", tries=6000)
+        board = answer()
+        assert "Course 101 · Telegram" in board and "Bob" in board and "Alice" in board and "Chen" in board
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 60)
+    assert proc.returncode == 0
