@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 from bot import i18n
 from bot.commands import Ctx
-from storage.events import EventKind
 from storage.links import LinkStore
 
 if TYPE_CHECKING:
@@ -118,22 +117,8 @@ i18n.add(
 
 
 async def demo(app: App, group, out) -> None:
-    """Link a sample member's account to a (made-up) Discord account and merge a count."""
-    first = [e for e in await app.store.events(group.pk, kinds=[EventKind.MESSAGE], limit=50) if not e.is_bot]
-    if not first:
-        return
-    m = {"member_id": first[0].member_id or "", "name": first[0].member_name or first[0].member_id}
-    lang = await app.language(group)
-    store = links(app)
-    now = app.clock.now().timestamp()
-    code = await store.create_code(group.platform, m["member_id"], now, ttl=CODE_MINUTES * 60)
-    shown = f"{code[:3]}-{code[3:]}"
-    discord_id = "1300000000000000042"  # the same person's Discord account in this story
-    out.print(f"{m['name']} on {group.platform}: /link")
-    out.print("  bot (privately): " + i18n.t(lang, "link.code", code=shown, minutes=CODE_MINUTES))
-    res = await store.redeem(shown, "discord", discord_id, now + 60)
-    out.print(f"{m['name']} on Discord: /link {shown}")
-    out.print("  bot (privately): " + i18n.t(lang, "link.done", other=_PLATFORM_NAMES.get(group.platform, group.platform)))
-    totals = await combine(app, {(group.platform, m["member_id"]): 10.0, ("discord", discord_id): 5.0})
-    out.print(f"Both accounts are now person {res.person_id}: 10 points on {_PLATFORM_NAMES.get(group.platform, group.platform)} + 5 on Discord "
-              f"= {totals[res.person_id]:g} in the whole-community standing.")
+    """Link a sample member's Telegram and Discord accounts in a sample community and show
+    the one board and one balance (`bot.communities_demo`)."""
+    from bot.communities_demo import demo as _demo
+
+    await _demo(app, group, out)

@@ -90,6 +90,11 @@ def test_demo_runs_without_network_or_config(tmp_path):
     assert "Busiest members" in r.stdout and "Messages per week" in r.stdout
     assert "already stored (idempotent)" in r.stdout
     assert (tmp_path / "demo" / "result.json").exists()
+    # The community section: after /link, one line for the person and one balance.
+    section = r.stdout[r.stdout.index("kai_dev on Discord: /top points all"):]
+    after = section[section.index("maria_l on Discord: /link"):]
+    assert "Telegram + Discord" in section and "1. maria_l — 50" in after
+    assert "One balance across your linked accounts: Telegram 46 · Discord 4." in after
 
 
 def test_report_on_a_group_with_no_interests_yet(tmp_path):
