@@ -45,6 +45,15 @@ async def pair(tmp_path):
     await tg.close()
 
 
+@pytest.fixture
+async def pair_on(tmp_path, db_url):
+    """`pair` on each backend (SQLite, and PostgreSQL when configured)."""
+    tg = await BotHarness.create(tmp_path, CONFIG, db_url=db_url, platform="telegram")
+    dc = await tg.other("discord", "srv1", "Course 101 Discord")
+    yield tg, dc
+    await tg.close()
+
+
 async def chat(tg, dc):
     for i in range(6):
         await tg.say("t_ann", f"Telegram message number {i} about the capstone")
@@ -65,8 +74,8 @@ def lines(text):
     return [ln for ln in text.splitlines() if re.match(r"\d+\. ", ln)]
 
 
-async def test_one_leaderboard_across_platforms_after_link(pair):
-    tg, dc = pair
+async def test_one_leaderboard_across_platforms_after_link(pair_on):
+    tg, dc = pair_on
     await chat(tg, dc)
     before = await tg.ask("t_cy", "/top all")
     assert "Course 101 · Telegram + Discord" in before
@@ -102,8 +111,8 @@ async def test_scope_errors_name_the_problem(pair, tmp_path):
     assert "x" in await lone.ask("x", "/top")  # outside a community: this chat, as before
 
 
-async def test_one_points_balance_and_redeem_across_platforms(pair):
-    tg, dc = pair
+async def test_one_points_balance_and_redeem_across_platforms(pair_on):
+    tg, dc = pair_on
     for i in range(6):
         await tg.say("t_ann", f"Telegram message number {i} about the capstone")
     await dc.say("d_ann", "One message on Discord, long enough")
