@@ -19,6 +19,7 @@ from adapters.base import Action, ActionKind, Button, Reply
 from bot import i18n
 from bot.commands import Ctx, UsageError
 from bot.mod_engine import ModerationService, ModerationSettings, SpamEvent
+from bot.mod_reasons import reason_text
 from storage.models import Member
 from storage.store import GroupInfo
 
@@ -112,7 +113,7 @@ async def render(app: App, group: GroupInfo, flag: dict, lang: str, would: str =
     fired = [v for v in flag["verdicts"] if v.get("flagged")]
     if fired:
         lines.append(i18n.t(lang, "mod.alert.checks"))
-        lines += [f"• {v['name']}: {v['reason']}" for v in fired]
+        lines += [f"• {reason_text(v['name'], v['reason'], lang)}" for v in fired]
     if reporters:
         lines.append(i18n.t(lang, "mod.alert.reporters", names=", ".join(name(r) for r in reporters)))
     if would:

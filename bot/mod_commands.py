@@ -9,6 +9,7 @@ from bot import i18n
 from bot.commands import Ctx, Router, UsageError
 from bot.mod_alerts import names_of, send_alert, shorten, update_alert
 from bot.mod_engine import ModerationService
+from bot.mod_reasons import reason_text
 
 i18n.add(
     {
@@ -114,7 +115,7 @@ async def flags(ctx: Ctx) -> str:
     names = await names_of(ctx.app, ctx.group.platform, [f["member_id"] for f in rows])
     lines = [ctx.t("flags.header", n=len(rows))]
     for f in rows:
-        fired = "; ".join(v["reason"] for v in f["verdicts"] if v.get("flagged"))
+        fired = "; ".join(reason_text(v["name"], v["reason"], ctx.lang) for v in f["verdicts"] if v.get("flagged"))
         who = names.get(f["member_id"] or "", f["member_id"])
         count = f" ×{f['count']}" if f["count"] > 1 else ""
         lines.append(f"#{f['id']} [{f['kind']}{count}, {f['severity']}] {who}: “{shorten(f['text'], 60)}” {fired}".rstrip())
