@@ -9,11 +9,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters.exports import ExportError, ExportHeader, detect_format, iter_export
+from storage.events import EventKind
 from storage.store import BATCH, EventStore
 
 
@@ -42,6 +44,35 @@ class ImportSummary:
             "skipped": dict(self.skipped),
             "files": self.files,
         }
+
+
+#: A join or leave in an export and one the bot stored live from a `chat_member` update
+#: within this many seconds are the same membership change.
+TWIN_SECONDS = 120
+
+
+async def drop_live_twins(store: EventStore, group_pk: int, batch: list, summary: ImportSummary) -> list:
+    """Drop the export's joins and leaves that the bot already stored live.
+
+    A live join reaches the store from Telegram's `chat_member` update (keyed by its
+    time, as it has no message id); the export has the same join as a service message
+    (keyed by its message id). Different keys, one join: the export's copy counts as
+    already stored."""
+    membership = [e for e in batch if e.kind in (EventKind.JOIN, EventKind.LEAVE) and e.member_id]
+    if not membership:
+        return batch
+    since = min(e.time for e in membership) - timedelta(seconds=TWIN_SECONDS)
+    until = max(e.time for e in membership) + timedelta(seconds=TWIN_SECONDS)
+    live: dict[tuple, list[float]] = {}
+    for e in await store.events(group_pk, since=since, until=until, kinds=[EventKind.JOIN, EventKind.LEAVE]):
+        if e.data.get("via") == "chat_member":
+            live.setdefault((e.member_id, e.kind), []).append(e.time.timestamp())
+    if not live:
+        return batch
+    twins = {id(e) for e in membership
+             if any(abs(t - e.time.timestamp()) <= TWIN_SECONDS for t in live.get((e.member_id, e.kind), ()))}
+    summary.events_duplicate += len(twins)
+    return [e for e in batch if id(e) not in twins]
 
 
 async def import_file(
@@ -103,6 +134,7 @@ async def import_file(
                 break
             if isinstance(item, BaseException):
                 raise item
+            item = await drop_live_twins(store, group.pk, item, summary)
             if item:
                 res = await store.append_many(item)
                 summary.events_new += res.new

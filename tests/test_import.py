@@ -108,3 +108,29 @@ async def test_extended_file_imports_only_the_rest(tmp_path, backend):
     c = await import_files(store, [write(tmp_path, "full2.json", TG_NEW)])
     assert b.events_duplicate == a.events_new and c.events_new == 0
     await store.close()
+
+
+async def test_a_live_chat_member_join_and_the_exports_join_count_once(tmp_path):
+    """Alice's join reached the bot live as a `chat_member` update (no message id, so it
+    is keyed by time); the export has it as service message 1. One join."""
+    from telegram import Update
+
+    from adapters.telegram_events import TranslateContext, to_event
+
+    alice = {"id": 11, "is_bot": False, "first_name": "Alice"}
+    update = Update.de_json({"update_id": 7, "chat_member": {
+        "chat": {"id": -1001500000001, "title": "Course 101", "type": "supergroup"}, "from": alice,
+        "date": 1767603601, "old_chat_member": {"status": "left", "user": alice},
+        "new_chat_member": {"status": "member", "user": alice}}}, None)
+    (live,) = [e for e in to_event(update, TranslateContext(bot_id=999, bot_username="b")) if e.kind is EventKind.JOIN]
+    store = await EventStore.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert await store.append(live)
+    res = await import_files(store, [write(tmp_path, "result.json", TG_NEW)])
+    g = await store.group("telegram", "-1001500000001")
+    joins = await store.events(g.pk, kinds=[EventKind.JOIN])
+    assert [j.member_id for j in joins].count("11") == 1
+    assert res.events_duplicate == 1
+    again = await import_files(store, [write(tmp_path, "result.json", TG_NEW)])
+    assert again.events_new == 0
+    assert [j.member_id for j in await store.events(g.pk, kinds=[EventKind.JOIN])].count("11") == 1
+    await store.close()
