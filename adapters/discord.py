@@ -38,13 +38,15 @@ _CACHE = 20000
 
 
 def intents() -> discord.Intents:
-    """Guilds, members, messages, message content and reactions (two are privileged)."""
+    """Guilds, members, messages (in servers and to the bot), message content and
+    reactions (two are privileged)."""
     i = discord.Intents.none()
     i.guilds = True
     i.members = True  # privileged: joins, leaves, member lookups for moderator checks
     i.guild_messages = True
     i.message_content = True  # privileged: the text of members' messages
     i.guild_reactions = True
+    i.dm_messages = True  # commands sent to the bot privately (/feedback, /mydata, /link)
     return i
 
 

@@ -71,14 +71,16 @@ def message_to_event(
     prefix: str = "!",
     authors: Mapping[str, str] | None = None,
 ) -> Event | None:
-    """A MESSAGE, COMMAND or SERVICE event for a guild message; None outside guilds.
+    """A MESSAGE, COMMAND or SERVICE event for a guild message; a COMMAND for a command
+    sent to the bot in a direct message (group "dm-<user id>", like Telegram's private
+    chats); None for other direct messages.
 
     `authors` maps message ids to author ids the adapter has seen, to name the author
     of a replied-to message when Discord did not include it (`target_member_id`).
     """
     guild = message.guild
     if guild is None:
-        return None
+        return _direct_command(message, prefix)
     author = message.author
     channel_id, data = _channel_fields(message.channel)
     ref = message.reference
@@ -138,6 +140,24 @@ def message_to_event(
         emoji=emoji,
         data=data,
         raw=message,
+    )
+
+
+#: Group id prefix of a member's direct messages with the bot.
+DM_PREFIX = "dm-"
+
+
+def _direct_command(message: discord.Message, prefix: str) -> Event | None:
+    """A command a member sent the bot privately (chatter in DMs is not a community's)."""
+    author = message.author
+    cmd = command_text(message.content or "", prefix)
+    if author.bot or cmd is None:
+        return None
+    return Event(
+        platform=PLATFORM, group_id=f"{DM_PREFIX}{author.id}", group_title=f"DM {author.display_name}",
+        kind=EventKind.COMMAND, time=message.created_at, member_id=str(author.id), member_name=author.display_name,
+        username=author.name, message_id=str(message.id), text=cmd, emoji=command_name(cmd)[0],  # type: ignore[index]
+        data={"private": True}, raw=message,
     )
 
 

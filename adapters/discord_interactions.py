@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import discord
@@ -132,6 +132,9 @@ class InteractionMixin:
         guild = self.client.get_guild(int(reply.group_id)) if reply.group_id.isdigit() else None
         if reply.private_to:
             return await self._send_dm(reply, view, files)
+        if reply.group_id.startswith(dev.DM_PREFIX):
+            # An answer in a member's direct messages with the bot (a command sent there).
+            return await self._send_dm(replace(reply, private_to=reply.group_id[len(dev.DM_PREFIX):]), view, files)
         if guild is None:
             return Sent(None, ok=False, error=f"unknown server {reply.group_id}")
         channel = self.find_channel(guild, reply.channel_id) if reply.channel_id else _default_channel(guild)

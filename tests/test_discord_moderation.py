@@ -119,3 +119,25 @@ async def test_level_reward_gives_a_discord_role(tmp_path):
         await world.alice.send(world.general, "And the data sources I plan to use.")
         assert "Mentors" in [r.name for r in world.alice.member.roles]
     await app.stop()
+
+
+async def test_commands_sent_to_the_bot_privately_are_answered_privately(tmp_path):
+    """A member DMs the bot `!feedback …`: it lands in the server's inbox (the community
+    she last wrote in) and the thanks comes back in the DM; other DM chatter is ignored."""
+    from storage.dashboard import DashboardStore
+
+    app, adapter = await make_app(tmp_path / "bot.db")
+    async with simcord.run(adapter.client) as env:
+        world = build_world(env, app)
+        await env.settle()
+        await world.alice.send(world.general, "Hi all, when is the capstone due?")
+        await world.alice.send_dm("just saying hi to the bot")
+        await world.alice.send_dm("!feedback the lesson 4 video stops halfway")
+        dm = [m for m in world.alice.user.dm_channel.history() if m.author.bot]
+        assert len(dm) == 1 and "Capstone Cohort" in dm[0].content
+        g = await app.store.group("discord", world.gid)
+        items = await DashboardStore(app.store.engine).feedback_items(g.pk)
+        assert [i["text"] for i in items] == ["the lesson 4 video stops halfway"]
+        stored = await app.store.events(g.pk)
+        assert all("saying hi" not in (e.text or "") for e in stored)
+    await app.stop()
