@@ -99,6 +99,41 @@ async def accounts_of(app: App, group: GroupInfo, member_id: str) -> list[tuple[
     c = community_of(app, group)
     if c is None:
         return [(group.pk, member_id)]
+    return await _accounts(app, group, c, member_id)
+
+
+#: Seconds a person's account list is reused by the points rules (links change rarely;
+#: `/link` and `/unlink` in this process clear it at once).
+ACCOUNTS_TTL = 60.0
+
+
+async def other_xp(app: App, group: GroupInfo, member_id: str) -> int:
+    """XP the person holds on their other accounts in the chat's community (0 outside
+    one, or for a member with one account), so a level-up counts the whole person."""
+    c = community_of(app, group)
+    if c is None:
+        return 0
+    cache: dict = app.services.setdefault("communities.accounts", {})
+    now = app.clock.now().timestamp()
+    hit = cache.get((group.pk, member_id))
+    if hit is None or now - hit[0] > ACCOUNTS_TTL:
+        hit = cache[(group.pk, member_id)] = (now, await _accounts(app, group, c, member_id))
+        if len(cache) > 50_000:
+            cache.clear()
+    others = [a for a in hit[1] if a != (group.pk, member_id)]
+    if not others:
+        return 0
+    from bot.points import ledger_of
+
+    return await ledger_of(app).xp(group.pk, member_id, others)
+
+
+def forget_accounts(app: App) -> None:
+    """Drop the cached account lists (after `/link` or `/unlink`)."""
+    app.services.get("communities.accounts", {}).clear()
+
+
+async def _accounts(app: App, group: GroupInfo, c: CommunityConfig, member_id: str) -> list[tuple[int, str]]:
     ls = links(app)
     person = await ls.person_id(group.platform, member_id)
     accounts = set(await ls.accounts(person)) | {(group.platform, member_id)}

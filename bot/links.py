@@ -64,6 +64,9 @@ async def _link(ctx: Ctx) -> str | object:
     result = await store.redeem(ctx.arg_text, ev.platform, ev.member_id or "", now)
     if not result.ok:
         return ctx.private(ctx.t(f"link.error.{result.error}", minutes=CODE_MINUTES), ephemeral=True)
+    from bot.communities import forget_accounts
+
+    forget_accounts(ctx.app)
     await ctx.app.store.audit(ctx.group.pk, ev.member_id or "", "link", {
         "person": result.person_id, "other": f"{result.other_platform}:{result.other_member_id}",
     })
@@ -75,6 +78,9 @@ async def _unlink(ctx: Ctx) -> object:
     ev = ctx.event
     done = await links(ctx.app).unlink(ev.platform, ev.member_id or "")
     if done:
+        from bot.communities import forget_accounts
+
+        forget_accounts(ctx.app)
         await ctx.app.store.audit(ctx.group.pk, ev.member_id or "", "unlink", "")
     return ctx.private(ctx.t("link.unlinked" if done else "link.not_linked"), ephemeral=True)
 
