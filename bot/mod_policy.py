@@ -60,6 +60,24 @@ def describe(actions: list[Action]) -> str:
     return ", ".join(seen)
 
 
+#: A member's flagged messages within this many seconds of the last one share one flag
+#: (and one alert): a member flooding the group is one thing for moderators to decide.
+MEMBER_FLAG_SECONDS = 600.0
+
+
+async def member_flag(svc: ModerationService, pk: int, member_id: str, ts: float) -> dict | None:
+    """The member's recent undecided flag that a new flagged message joins, or None."""
+    fid = svc.member_flags.get((pk, member_id))
+    if fid is None:
+        return None
+    flag = await svc.store.flag(fid)
+    if flag is None or flag["kind"] != "auto" or flag["status"] not in ("open", "acted") or flag.get("decided_by") \
+            or ts - flag["updated_ts"] > MEMBER_FLAG_SECONDS:
+        svc.member_flags.pop((pk, member_id), None)
+        return None
+    return flag
+
+
 async def moderation_step(app: App, turn: Turn) -> None:
     """Pipeline step: screen every message, edit and join, then apply the policy."""
     e = turn.event
@@ -102,6 +120,8 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
     if flag is None and raid is None and rank(severity) < rank(s.alert_min_severity):
         # Below the alert line the policy does nothing (scan still shows the verdicts).
         return
+    if flag is None and raid is None and e.kind is EventKind.MESSAGE:
+        flag = await member_flag(svc, pk, e.member_id, ts)
     entry = [e.member_id, e.message_id]
     # A raid's flag covers every member of the cluster, also those before it crossed the line.
     earlier = [[m, msg] for m, (msg, _) in cluster.members.items() if [m, msg] != entry] if raid and cluster else []
@@ -135,6 +155,8 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
         flag.update(upd)
     if cluster is not None:
         svc.cluster_flags[(pk, cluster.id)] = flag["id"]
+    if raid is None and flag["kind"] == "auto" and e.kind is EventKind.MESSAGE:
+        svc.member_flags[(pk, e.member_id)] = flag["id"]
     now = app.clock.now()
     acts: list[Action] = []
     if flag["status"] == "spam" and s.mode != "observe":

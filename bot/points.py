@@ -122,7 +122,7 @@ def ledger_of(app) -> Ledger:
     """The app's `Ledger` (created on first use, on the store's engine)."""
     led = app.services.get("ledger")
     if led is None:
-        led = app.services["ledger"] = Ledger(app.store.engine)
+        led = app.services["ledger"] = Ledger(app.store.engine, app.store.writes)
     return led
 
 

@@ -34,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import FakeClock
 from bot.config import register_section, setting
 from storage.agenda import Agenda, ScheduleInfo
+from storage.once import SingleFlight
 from storage.store import GroupInfo
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,8 @@ class Scheduler:
         self.aps: AsyncIOScheduler | None = None
         #: Groups whose schedules this process has written already.
         self.seen: set[int] = set()
+        #: Concurrent first sights of one group share one `sync_group`.
+        self.first_sight = SingleFlight()
 
     @property
     def agenda(self) -> Agenda:
@@ -361,8 +364,13 @@ async def _first_sight_step(app, turn) -> None:
     """Write a group's schedules the first time this process sees it."""
     sched = scheduler_of(app)
     if turn.group.pk not in sched.seen:
-        await sched.sync_group(turn.group)
-        sched.seen.add(turn.group.pk)
+        await sched.first_sight.do(turn.group.pk, lambda: _sync_once(sched, turn.group))
+
+
+async def _sync_once(sched, group) -> None:
+    if group.pk not in sched.seen:
+        await sched.sync_group(group)
+        sched.seen.add(group.pk)
 
 
 def install(app) -> None:

@@ -15,9 +15,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.batch import WriteQueue
 from storage.db import make_engine, upgrade
 from storage.events import Event, EventKind
 from storage.models import Channel, EventRow, Group, GroupMember, Member
+from storage.once import SingleFlight
 from storage.records import RecordsMixin
 
 #: Rows per INSERT batch: large enough to amortise round trips, small enough to keep
@@ -33,6 +35,17 @@ _SQLITE_INSERT = (
     f"INSERT INTO events ({', '.join(_EVENT_COLS)}) VALUES ({', '.join('?' * len(_EVENT_COLS))}) "
     "ON CONFLICT (group_pk, key) DO NOTHING"
 )
+_SQLITE_ROW = f"({', '.join('?' * len(_EVENT_COLS))})"
+
+
+@dataclass(slots=True)
+class PreparedEvents:
+    """Event rows ready to write, with the member, membership and channel rows they need."""
+
+    rows: list[tuple]
+    members: dict[tuple[str, str], dict]
+    gms: dict[tuple[int, str], float]
+    channels: set[tuple[int, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +113,11 @@ class EventStore(RecordsMixin):
         self._members: dict[tuple[str, str], str] = {}
         self._group_members: set[tuple[int, str]] = set()
         self._channels: set[tuple[int, str]] = set()
+        #: The group-commit writer the live path writes through.
+        self.writes = WriteQueue(self)
+        self._once = SingleFlight()
+        #: group_pk → (monotonic time read, settings overrides); see `get_settings`.
+        self._settings: dict[int, tuple[float, dict[str, Any]]] = {}
 
     @classmethod
     async def open(cls, url: str, migrate: bool = True) -> EventStore:
@@ -110,8 +128,11 @@ class EventStore(RecordsMixin):
         return cls(engine, url)
 
     async def close(self) -> None:
-        """Dispose of the connection pool."""
-        await self.engine.dispose()
+        """Commit whatever is queued, then dispose of the connection pool."""
+        try:
+            await self.writes.flush()
+        finally:
+            await self.engine.dispose()
 
     def _insert(self, table):
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
@@ -122,6 +143,9 @@ class EventStore(RecordsMixin):
         cached = self._groups.get((platform, group_id))
         if cached and (cached.title or not title):
             return cached
+        return await self._once.do(("group", platform, group_id), lambda: self._ensure_group(platform, group_id, title))
+
+    async def _ensure_group(self, platform: str, group_id: str, title: str) -> GroupInfo:
         async with self.engine.begin() as conn:
             await conn.execute(
                 self._insert(Group.__table__)
@@ -175,11 +199,13 @@ class EventStore(RecordsMixin):
         async with self.engine.begin() as conn:
             await conn.execute(update(Group).where(Group.id == pk).values(**values))
         self._groups.clear()
+        self._settings.clear()
 
     # -- events ------------------------------------------------------------------
     async def append(self, event: Event) -> bool:
-        """Store one event; True if it was new."""
-        return (await self.append_many([event])).new == 1
+        """Store one event; True if it was new. Concurrent appends share one transaction
+        (group commit, `storage.batch`); this returns once the event is committed."""
+        return await self.writes.append(event)
 
     async def append_many(self, events: Sequence[Event]) -> AppendResult:
         """Store events idempotently in batches; count new and already-stored ones."""
@@ -193,6 +219,15 @@ class EventStore(RecordsMixin):
     async def _append_batch(self, batch: Sequence[Event]) -> int:
         if not batch:
             return 0
+        prepared = await self.prepare_events(batch)
+        async with self.engine.begin() as conn:
+            inserted = await self.write_events(conn, prepared, per_event=False)
+        self.remember(prepared)
+        return inserted
+
+    async def prepare_events(self, batch: Sequence[Event]) -> PreparedEvents:
+        """Turn events into rows (and the member, membership and channel rows first seen
+        with them); nothing is written yet."""
         groups: dict[tuple[str, str], int] = {}
         for e in batch:
             gk = (e.platform, e.group_id)
@@ -237,45 +272,67 @@ class EventStore(RecordsMixin):
                     json.dumps(e.data, ensure_ascii=False, default=str) if e.data else "",
                 )
             )
-        async with self.engine.begin() as conn:
-            if members:
-                stmt = self._insert(Member.__table__)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["platform", "member_id"],
-                    set_={"name": stmt.excluded.name, "username": stmt.excluded.username},
-                    where=stmt.excluded.name != "",
-                )
-                await conn.execute(stmt, list(members.values()))
-            if gms:
-                await conn.execute(
-                    self._insert(GroupMember.__table__).on_conflict_do_nothing(
-                        index_elements=["group_pk", "member_id"]
-                    ),
-                    [{"group_pk": g, "member_id": m, "role": "member", "first_ts": t} for (g, m), t in gms.items()],
-                )
-            if channels:
-                await conn.execute(
-                    self._insert(Channel.__table__).on_conflict_do_nothing(
-                        index_elements=["group_pk", "channel_id"]
-                    ),
-                    [{"group_pk": g, "channel_id": c, "title": ""} for g, c in channels],
-                )
+        return PreparedEvents(rows, members, gms, channels)
+
+    async def write_events(self, conn, p: PreparedEvents, per_event: bool = True) -> Any:
+        """Write prepared events in the caller's transaction: per event whether it was
+        new (`per_event`, the first of two equal keys wins), else how many were new."""
+        if p.members:
+            stmt = self._insert(Member.__table__)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["platform", "member_id"],
+                set_={"name": stmt.excluded.name, "username": stmt.excluded.username},
+                where=stmt.excluded.name != "",
+            )
+            await conn.execute(stmt, list(p.members.values()))
+        if p.gms:
+            await conn.execute(
+                self._insert(GroupMember.__table__).on_conflict_do_nothing(
+                    index_elements=["group_pk", "member_id"]
+                ),
+                [{"group_pk": g, "member_id": m, "role": "member", "first_ts": t} for (g, m), t in p.gms.items()],
+            )
+        if p.channels:
+            await conn.execute(
+                self._insert(Channel.__table__).on_conflict_do_nothing(
+                    index_elements=["group_pk", "channel_id"]
+                ),
+                [{"group_pk": g, "channel_id": c, "title": ""} for g, c in p.channels],
+            )
+        rows = p.rows
+        if self.dialect == "sqlite" and not per_event:
+            # sqlite3's executemany runs in C and reports the rows it really inserted
+            # as rowcount; going through the driver directly skips SQLAlchemy's
+            # per-row parameter processing, which cost more than SQLite itself.
+            res = await conn.exec_driver_sql(_SQLITE_INSERT, rows)
+            return res.rowcount
+        if self.dialect == "sqlite":
+            # One multi-row INSERT … RETURNING: which rows were new, in one round trip.
+            sql = (f"INSERT INTO events ({', '.join(_EVENT_COLS)}) VALUES "
+                   + ",".join([_SQLITE_ROW] * len(rows))
+                   + " ON CONFLICT (group_pk, key) DO NOTHING RETURNING group_pk, key")
+            got = {(g, k) for g, k in (await conn.exec_driver_sql(sql, tuple(v for r in rows for v in r))).all()}
+        else:
             stmt = self._insert(EventRow.__table__).on_conflict_do_nothing(index_elements=["group_pk", "key"])
-            if self.dialect == "sqlite":
-                # sqlite3's executemany runs in C and reports the rows it really inserted
-                # as rowcount; going through the driver directly skips SQLAlchemy's
-                # per-row parameter processing, which cost more than SQLite itself.
-                res = await conn.exec_driver_sql(_SQLITE_INSERT, rows)
-                inserted = res.rowcount
-            else:
-                dicts = [dict(zip(_EVENT_COLS, r, strict=True)) for r in rows]
-                inserted = len((await conn.execute(stmt.returning(EventRow.__table__.c.id), dicts)).all())
-        for mk, m in members.items():
+            t = EventRow.__table__
+            dicts = [dict(zip(_EVENT_COLS, r, strict=True)) for r in rows]
+            got = {(g, k) for g, k in (await conn.execute(stmt.returning(t.c.group_pk, t.c.key), dicts)).all()}
+            if not per_event:
+                return len(got)
+        out = []
+        for r in rows:
+            k = (r[0], r[1])
+            out.append(k in got)
+            got.discard(k)
+        return out
+
+    def remember(self, p: PreparedEvents) -> None:
+        """After the commit: remember members, memberships and channels now stored."""
+        for mk, m in p.members.items():
             if m["name"] or mk not in self._members:
                 self._members[mk] = m["name"]
-        self._group_members.update(gms)
-        self._channels.update(channels)
-        return inserted
+        self._group_members.update(p.gms)
+        self._channels.update(p.channels)
 
     async def link_replies(self, group_pk: int) -> int:
         """Fill in `target_member_id` of replies and reactions from the stored message
