@@ -151,8 +151,9 @@ class ModerationService:
         self.windows: dict[int, GroupWindow] = {}
         self.trust: dict[tuple[int, str], TrustRecord] = {}
         self.cluster_flags: dict[tuple[int, str], int] = {}
-        #: A member's latest flag, which their next flagged messages join (`mod_policy.member_flag`).
-        self.member_flags: dict[tuple[int, str], int] = {}
+        #: A member's latest flag (a copy and when it was read), which their next flagged
+        #: messages join (`mod_policy.member_flag`).
+        self.member_flags: dict[tuple[int, str], tuple[dict, float]] = {}
         self.on_spam_confirmed: list = []
         self.on_spam_cleared: list = []
         self._settings: dict[int, GroupSettings] = {}
@@ -202,6 +203,13 @@ class ModerationService:
             gs = self._settings[group.pk] = GroupSettings(mod, checks, now)
         self._groups[group.pk] = group
         return gs
+
+    def forget_flag(self, flag_id: int | None = None, group_pk: int | None = None) -> None:
+        """Drop in-memory copies of a flag (it was decided or changed), or of every flag
+        of a group (a member was forgotten: a copy may still hold their id)."""
+        for key, (flag, _) in list(self.member_flags.items()):
+            if flag["id"] == flag_id or key[0] == group_pk:
+                del self.member_flags[key]
 
     def invalidate(self, group_pk: int | None = None) -> None:
         """Forget cached settings (after `/config set`)."""

@@ -7,6 +7,7 @@ so a raid of fifty accounts is one alert whose count goes up, not fifty alerts.
 
 from __future__ import annotations
 
+import time as _time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -63,14 +64,21 @@ def describe(actions: list[Action]) -> str:
 #: A member's flagged messages within this many seconds of the last one share one flag
 #: (and one alert): a member flooding the group is one thing for moderators to decide.
 MEMBER_FLAG_SECONDS = 600.0
+#: Seconds the policy trusts its in-memory copy of a member's flag before reading it
+#: again (a moderator's decision in this process drops the copy at once).
+MEMBER_FLAG_FRESH = 5.0
 
 
 async def member_flag(svc: ModerationService, pk: int, member_id: str, ts: float) -> dict | None:
     """The member's recent undecided flag that a new flagged message joins, or None."""
-    fid = svc.member_flags.get((pk, member_id))
-    if fid is None:
+    hit = svc.member_flags.get((pk, member_id))
+    if hit is None:
         return None
-    flag = await svc.store.flag(fid)
+    flag, at = hit
+    if _time.monotonic() - at > MEMBER_FLAG_FRESH:
+        flag = await svc.store.flag(flag["id"])
+        if flag is not None:
+            svc.member_flags[(pk, member_id)] = (flag, _time.monotonic())
     if flag is None or flag["kind"] != "auto" or flag["status"] not in ("open", "acted") or flag.get("decided_by") \
             or ts - flag["updated_ts"] > MEMBER_FLAG_SECONDS:
         svc.member_flags.pop((pk, member_id), None)
@@ -156,7 +164,9 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
     if cluster is not None:
         svc.cluster_flags[(pk, cluster.id)] = flag["id"]
     if raid is None and flag["kind"] == "auto" and e.kind is EventKind.MESSAGE:
-        svc.member_flags[(pk, e.member_id)] = flag["id"]
+        hit = svc.member_flags.get((pk, e.member_id))
+        if hit is None or hit[0] is not flag:
+            svc.member_flags[(pk, e.member_id)] = (flag, _time.monotonic())
     now = app.clock.now()
     acts: list[Action] = []
     if flag["status"] == "spam" and s.mode != "observe":

@@ -132,6 +132,8 @@ async def forget_member(app: App, group: GroupInfo, member_id: str) -> ForgetRes
         # The member's rate counters; the group's short window of recent messages
         # (minutes, bounded, never stored) ages out by itself.
         mod.windows[group.pk].members.pop(member_id, None)
+    if mod is not None and hasattr(mod, "forget_flag"):
+        mod.forget_flag(group_pk=group.pk)
     await app.store.audit(group.pk, "privacy", "forget", f"member forgotten as {res.pseudonym}")
     return res
 

@@ -15,9 +15,12 @@ Three ways in:
 - `run(fn)`: run `fn(conn)` inside the next round's transaction; returns its result
   once committed (writes whose result, or whose visibility to a following read, matters:
   flags, ledger rows).
-- `defer(fn)`: the same without waiting (audit rows, trust counters). `barrier()`
-  returns when everything queued before it is committed: the pipeline calls it before
-  acknowledging an event, so nothing a platform saw acknowledged is lost to a crash.
+- `defer(fn)`: the same without waiting (trust counters). `defer_insert(table, row)`
+  and `defer_update(table, id, values)` are cheaper still: a round writes all rows of a
+  table with one executemany, and folds several updates of one row into one (audit
+  rows, a flag's growing member list). `barrier()` returns when everything queued
+  before it is committed: the pipeline calls it before acknowledging an event, so
+  nothing a platform saw acknowledged is lost to a crash.
 
 If a round's transaction fails, it is rolled back and every item is retried in its own
 transaction, so one bad write fails alone (its caller gets the exception; a deferred
@@ -33,6 +36,8 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Table, bindparam
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -46,6 +51,9 @@ Write = Callable[["AsyncConnection"], Awaitable[Any]]
 #: Events per round at most (a round's INSERT stays well under SQLite's variable limit).
 MAX_EVENTS = 400
 
+#: Seconds between two back-to-back rounds (see `WriteQueue._rounds`).
+ROUND_GAP = 0.001
+
 #: True while the pipeline handles an event: writes that may be deferred are, because
 #: the pipeline waits for `barrier()` before acknowledging the event.
 DEFERRING: ContextVar[bool] = ContextVar("communitybot_deferring", default=False)
@@ -58,6 +66,9 @@ class WriteQueue:
         self.store = store
         self._events: list[tuple[Event, asyncio.Future]] = []
         self._writes: list[tuple[Write, asyncio.Future | None]] = []
+        #: Deferred inserts per table and updates per (table, row id), in queue order.
+        self._inserts: dict[Table, list[dict]] = {}
+        self._updates: dict[tuple[Table, Any], dict] = {}
         self._task: asyncio.Task | None = None
         self._queued = 0  # writes queued so far (a sequence number)
         self._done = 0  # writes queued before the last finished round
@@ -84,6 +95,23 @@ class WriteQueue:
         """Queue `fn(conn)` for the next round without waiting for it."""
         self._push(fn, None)
 
+    def defer_insert(self, table: Table, row: dict) -> None:
+        """Queue one row for `table`; a round inserts a table's rows with one executemany."""
+        self._inserts.setdefault(table, []).append(row)
+        self._queued += 1
+        self._kick()
+
+    def defer_update(self, table: Table, row_id: Any, values: dict) -> None:
+        """Queue `UPDATE table SET values WHERE id = row_id`; updates of one row queued
+        before the next round are merged (later values win), so it is written once."""
+        key = (table, row_id)
+        if key in self._updates:
+            self._updates[key].update(values)
+        else:
+            self._updates[key] = dict(values)
+        self._queued += 1
+        self._kick()
+
     async def barrier(self) -> None:
         """Return once every write queued before this call is committed (or failed)."""
         if self._done >= self._queued:
@@ -95,7 +123,7 @@ class WriteQueue:
 
     async def flush(self) -> None:
         """Commit everything queued (at close)."""
-        while self._events or self._writes or (self._task is not None and not self._task.done()):
+        while self._has_work() or (self._task is not None and not self._task.done()):
             if self._task is None or self._task.done():
                 self._kick()
             await asyncio.shield(self._task)
@@ -103,7 +131,10 @@ class WriteQueue:
     @property
     def pending(self) -> int:
         """Events and writes queued and not yet taken by a round."""
-        return len(self._events) + len(self._writes)
+        return len(self._events) + len(self._writes) + sum(map(len, self._inserts.values())) + len(self._updates)
+
+    def _has_work(self) -> bool:
+        return bool(self._events or self._writes or self._inserts or self._updates)
 
     # -- the writer ----------------------------------------------------------------
     def _push(self, fn: Write, fut: asyncio.Future | None) -> None:
@@ -118,9 +149,20 @@ class WriteQueue:
     async def _rounds(self) -> None:
         # One turn of the loop first, so handlers that are ready queue their writes too.
         await asyncio.sleep(0)
-        while self._events or self._writes:
+        first = True
+        while self._has_work():
+            if not first:
+                # A breath between back-to-back rounds: on SQLite, a write outside the
+                # queue (a first sight's schedules, say) would otherwise wait for the
+                # write lock until its busy timeout; and the next round gathers more.
+                await asyncio.sleep(ROUND_GAP)
+            first = False
             events, self._events = self._events[:MAX_EVENTS], self._events[MAX_EVENTS:]
             writes, self._writes = self._writes, []
+            if self._inserts or self._updates:
+                # Folded writes go first: they were queued by turns that came earlier.
+                writes.insert(0, (_folded(self._inserts, self._updates), None))
+                self._inserts, self._updates = {}, {}
             upto = self._queued
             try:
                 await self._round(events, writes)
@@ -197,3 +239,24 @@ class WriteQueue:
             else:
                 if fut is not None and not fut.done():
                     fut.set_result(res)
+
+
+def _folded(inserts: dict[Table, list[dict]], updates: dict[tuple[Table, Any], dict]) -> Write:
+    """One write doing every queued insert (an executemany per table and column set)
+    and update (one statement per table and column set, an executemany over the rows)."""
+
+    async def write(conn: AsyncConnection) -> None:
+        for table, rows in inserts.items():
+            by_cols: dict[tuple[str, ...], list[dict]] = {}
+            for r in rows:
+                by_cols.setdefault(tuple(r), []).append(r)
+            for group in by_cols.values():
+                await conn.execute(table.insert(), group)
+        by_set: dict[tuple[Table, tuple[str, ...]], list[dict]] = {}
+        for (table, row_id), values in updates.items():
+            by_set.setdefault((table, tuple(sorted(values))), []).append({"_id": row_id, **{f"_v_{k}": v for k, v in values.items()}})
+        for (table, cols), params in by_set.items():
+            stmt = table.update().where(table.c.id == bindparam("_id")).values({c: bindparam(f"_v_{c}") for c in cols})
+            await conn.execute(stmt, params)
+
+    return write

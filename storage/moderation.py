@@ -192,6 +192,10 @@ class ModerationStore:
     async def update_flag(self, flag_id: int, **values: Any) -> None:
         """Change fields of a flag."""
         t = ModFlag.__table__
+        if self.writes is not None and DEFERRING.get():
+            # The pipeline keeps the flag it changes in memory; written before the ack.
+            self.writes.defer_update(t, flag_id, _dump(values))
+            return
         stmt = update(t).where(t.c.id == flag_id).values(**_dump(values))
         await self._write(lambda conn: conn.execute(stmt))
 

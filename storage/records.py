@@ -133,12 +133,12 @@ class RecordsMixin:
         round (`storage.batch`), before the event is acknowledged; elsewhere at once.
         """
         text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, default=str)
-        stmt = AuditEntry.__table__.insert().values(group_pk=group_pk, ts=_time.time(), actor=actor, action=action, detail=text)
+        row = {"group_pk": group_pk, "ts": _time.time(), "actor": actor, "action": action, "detail": text}
         if DEFERRING.get():
-            self.writes.defer(lambda conn: conn.execute(stmt))
+            self.writes.defer_insert(AuditEntry.__table__, row)
             return
         async with self.engine.begin() as conn:
-            await conn.execute(stmt)
+            await conn.execute(AuditEntry.__table__.insert().values(**row))
 
     async def audit_log(self, group_pk: int, limit: int = 100) -> list[dict[str, Any]]:
         """The newest audit entries of a group."""
