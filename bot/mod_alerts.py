@@ -214,6 +214,7 @@ async def on_button(ctx: Ctx) -> list[Reply] | str | None:
         acts += [Action(kind, group.platform, group.group_id, m, reason=reason) for m in members]
     ctx.actions.extend(acts)
     await svc.store.update_flag(flag_id, status=status, decided_by=presser, decided_ts=ts)
+    svc.forget_flag(flag_id)
     app.metrics.alerts_decided.labels(decision).inc()
     was_acted = flag["status"] == "acted"
     flag.update(status=status, decided_by=presser, decided_ts=ts)

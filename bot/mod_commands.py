@@ -92,6 +92,7 @@ async def report(ctx: Ctx):
                    reason=f"hidden after {len(reporters)} reports")
         )
         await svc.store.update_flag(flag["id"], status="hidden", action="delete")
+        svc.forget_flag(flag["id"])
         flag.update(status="hidden", action="delete")
         await ctx.store.audit(group.pk, "moderation", "hidden", {"flag": flag["id"], "reporters": reporters})
         hidden = True

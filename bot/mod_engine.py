@@ -39,6 +39,7 @@ from scoring.window import GroupWindow, MemberWindow
 from storage.events import Event, EventKind
 from storage.models import EventRow
 from storage.moderation import ModerationStore
+from storage.once import SingleFlight
 from storage.store import GroupInfo
 
 if TYPE_CHECKING:
@@ -150,6 +151,9 @@ class ModerationService:
         self.windows: dict[int, GroupWindow] = {}
         self.trust: dict[tuple[int, str], TrustRecord] = {}
         self.cluster_flags: dict[tuple[int, str], int] = {}
+        #: A member's latest flag (a copy and when it was read), which their next flagged
+        #: messages join (`mod_policy.member_flag`).
+        self.member_flags: dict[tuple[int, str], tuple[dict, float]] = {}
         self.on_spam_confirmed: list = []
         self.on_spam_cleared: list = []
         self._settings: dict[int, GroupSettings] = {}
@@ -158,12 +162,13 @@ class ModerationService:
         self._ready = False
         self._loaded: set[int] = set()
         self._lock = asyncio.Lock()
+        self._once = SingleFlight()
 
     @property
     def store(self) -> ModerationStore:
         """The moderation tables on the app's store (made on first use)."""
         if self._store is None:
-            self._store = ModerationStore(self.app.store.engine, self.app.store._insert)
+            self._store = ModerationStore(self.app.store.engine, self.app.store._insert, self.app.store.writes)
         return self._store
 
     async def ready(self) -> None:
@@ -199,6 +204,13 @@ class ModerationService:
         self._groups[group.pk] = group
         return gs
 
+    def forget_flag(self, flag_id: int | None = None, group_pk: int | None = None) -> None:
+        """Drop in-memory copies of a flag (it was decided or changed), or of every flag
+        of a group (a member was forgotten: a copy may still hold their id)."""
+        for key, (flag, _) in list(self.member_flags.items()):
+            if flag["id"] == flag_id or key[0] == group_pk:
+                del self.member_flags[key]
+
     def invalidate(self, group_pk: int | None = None) -> None:
         """Forget cached settings (after `/config set`)."""
         if group_pk is None:
@@ -233,7 +245,7 @@ class ModerationService:
         if rec is not None:
             return rec
         if group.pk not in self._loaded:
-            await self._load_group(group)
+            await self._once.do(group.pk, lambda: self._load_group(group))
             rec = self.trust.get(key)
             if rec is not None:
                 return rec
@@ -245,6 +257,8 @@ class ModerationService:
     async def _load_group(self, group: GroupInfo) -> None:
         """Load every member's standing once: trust rows, else first time and message
         count from stored history (one grouped query, also for imported history)."""
+        if group.pk in self._loaded:
+            return
         t = EventRow.__table__
         q = (
             select(t.c.member_id, func.min(t.c.ts), func.count())

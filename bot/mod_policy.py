@@ -7,6 +7,7 @@ so a raid of fifty accounts is one alert whose count goes up, not fifty alerts.
 
 from __future__ import annotations
 
+import time as _time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,31 @@ def describe(actions: list[Action]) -> str:
     return ", ".join(seen)
 
 
+#: A member's flagged messages within this many seconds of the last one share one flag
+#: (and one alert): a member flooding the group is one thing for moderators to decide.
+MEMBER_FLAG_SECONDS = 600.0
+#: Seconds the policy trusts its in-memory copy of a member's flag before reading it
+#: again (a moderator's decision in this process drops the copy at once).
+MEMBER_FLAG_FRESH = 5.0
+
+
+async def member_flag(svc: ModerationService, pk: int, member_id: str, ts: float) -> dict | None:
+    """The member's recent undecided flag that a new flagged message joins, or None."""
+    hit = svc.member_flags.get((pk, member_id))
+    if hit is None:
+        return None
+    flag, at = hit
+    if _time.monotonic() - at > MEMBER_FLAG_FRESH:
+        flag = await svc.store.flag(flag["id"])
+        if flag is not None:
+            svc.member_flags[(pk, member_id)] = (flag, _time.monotonic())
+    if flag is None or flag["kind"] != "auto" or flag["status"] not in ("open", "acted") or flag.get("decided_by") \
+            or ts - flag["updated_ts"] > MEMBER_FLAG_SECONDS:
+        svc.member_flags.pop((pk, member_id), None)
+        return None
+    return flag
+
+
 async def moderation_step(app: App, turn: Turn) -> None:
     """Pipeline step: screen every message, edit and join, then apply the policy."""
     e = turn.event
@@ -102,6 +128,8 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
     if flag is None and raid is None and rank(severity) < rank(s.alert_min_severity):
         # Below the alert line the policy does nothing (scan still shows the verdicts).
         return
+    if flag is None and raid is None and e.kind is EventKind.MESSAGE:
+        flag = await member_flag(svc, pk, e.member_id, ts)
     entry = [e.member_id, e.message_id]
     # A raid's flag covers every member of the cluster, also those before it crossed the line.
     earlier = [[m, msg] for m, (msg, _) in cluster.members.items() if [m, msg] != entry] if raid and cluster else []
@@ -135,6 +163,10 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
         flag.update(upd)
     if cluster is not None:
         svc.cluster_flags[(pk, cluster.id)] = flag["id"]
+    if raid is None and flag["kind"] == "auto" and e.kind is EventKind.MESSAGE:
+        hit = svc.member_flags.get((pk, e.member_id))
+        if hit is None or hit[0] is not flag:
+            svc.member_flags[(pk, e.member_id)] = (flag, _time.monotonic())
     now = app.clock.now()
     acts: list[Action] = []
     if flag["status"] == "spam" and s.mode != "observe":

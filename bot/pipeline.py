@@ -17,6 +17,7 @@ from adapters.base import Action, Reply
 from bot import i18n
 from bot.logs import bind_event
 from bot.outage import SpoolKeeper, is_db_down
+from storage.batch import DEFERRING
 from storage.events import Event, EventKind
 from storage.store import GroupInfo
 
@@ -80,6 +81,17 @@ class Pipeline:
             return None
 
     async def _handle(self, event: Event) -> Turn:
+        # Steps' non-critical writes (audit rows, trust counters) join the next group
+        # commit; the barrier below makes them durable before the event is acknowledged.
+        token = DEFERRING.set(True)
+        try:
+            turn = await self._steps(event)
+        finally:
+            DEFERRING.reset(token)
+        await self.app.store.writes.barrier()
+        return turn
+
+    async def _steps(self, event: Event) -> Turn:
         t0 = time.perf_counter()
         app = self.app
         group = await app.store.ensure_group(event.platform, event.group_id, event.group_title)

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adapters.base import Action, ActionKind, Reply
 from bot import i18n, points_texts
+from bot.communities import other_xp
 from bot.config import register_section, setting
 from storage.ledger import Ledger, MemberStats
 from storage.store import GroupInfo
@@ -122,7 +123,7 @@ def ledger_of(app) -> Ledger:
     """The app's `Ledger` (created on first use, on the store's engine)."""
     led = app.services.get("ledger")
     if led is None:
-        led = app.services["ledger"] = Ledger(app.store.engine)
+        led = app.services["ledger"] = Ledger(app.store.engine, app.store.writes)
     return led
 
 
@@ -219,7 +220,8 @@ async def grant_many(
         out.append(n)
     curve = rc.cfg.level_curve
     for member, n in gained.items():
-        xp = stats[member].xp
+        # In a community a level belongs to the person: their linked accounts count too.
+        xp = stats[member].xp + await other_xp(app, group, member)
         old, new = level_for(xp, curve)[0], level_for(xp + n, curve)[0]
         if new > old and _ANNOUNCE.get():
             await _level_up(app, group, member, old, new, rc.cfg, channel_id)

@@ -133,6 +133,8 @@ async def forget_member(app: App, group: GroupInfo, member_id: str) -> ForgetRes
         # member's counters and the fingerprints of their recent texts: drop them now
         # rather than when they age out.
         mod.windows[group.pk].forget_member(member_id)
+    if mod is not None and hasattr(mod, "forget_flag"):
+        mod.forget_flag(group_pk=group.pk)
     await app.store.audit(group.pk, "privacy", "forget", f"member forgotten as {res.pseudonym}")
     return res
 

@@ -35,6 +35,7 @@ from bot.clock import FakeClock
 from bot.config import register_section, setting
 from storage.agenda import Agenda, ScheduleInfo
 from storage.leader import LeaderLock
+from storage.once import SingleFlight
 from storage.store import GroupInfo
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,8 @@ class Scheduler:
         self._last_try: float | None = None
         #: Whether this process runs the jobs (see `lead`).
         self.leading = False
+        #: Concurrent first sights of one group share one `sync_group`.
+        self.first_sight = SingleFlight()
 
     @property
     def agenda(self) -> Agenda:
@@ -411,8 +414,13 @@ async def _first_sight_step(app, turn) -> None:
     """Write a group's schedules the first time this process sees it."""
     sched = scheduler_of(app)
     if turn.group.pk not in sched.seen:
-        await sched.sync_group(turn.group)
-        sched.seen.add(turn.group.pk)
+        await sched.first_sight.do(turn.group.pk, lambda: _sync_once(sched, turn.group))
+
+
+async def _sync_once(sched, group) -> None:
+    if group.pk not in sched.seen:
+        await sched.sync_group(group)
+        sched.seen.add(group.pk)
 
 
 def install(app) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.batch import WriteQueue
 from storage.models import Base
 from storage.rewards import REDEEM, RewardsMixin
 
@@ -87,9 +88,11 @@ def owned_by(t, accounts: Accounts):
 class Ledger(RewardsMixin):
     """Access to the ledger, catalog and redemption tables on the store's engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, writes: WriteQueue | None = None) -> None:
         self.engine = engine
         self._pg = engine.dialect.name == "postgresql"
+        #: The store's group-commit writer; the rules' awards go through it when set.
+        self.writes = writes
 
     def _insert(self, table):
         return (postgresql.insert if self._pg else sqlite.insert)(table)
@@ -132,8 +135,14 @@ class Ledger(RewardsMixin):
             .on_conflict_do_nothing(index_elements=["group_pk", "key"])
             .returning(LedgerEntry.__table__.c.key)
         )
-        async with self.engine.begin() as conn:
+
+        async def write(conn) -> set[str]:
             return {k for (k,) in (await conn.execute(stmt, values)).all()}
+
+        if self.writes is not None:
+            return await self.writes.run(write)
+        async with self.engine.begin() as conn:
+            return await write(conn)
 
     async def _sum(self, conn, group_pk: int, member_id: str, xp: bool, accounts: Accounts | None = None) -> int:
         t = LedgerEntry.__table__

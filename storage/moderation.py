@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.batch import DEFERRING, WriteQueue
 from storage.models import Base
 
 FLAG_STATUSES = ("open", "spam", "ham", "muted", "hidden", "acted", "dismissed")
@@ -145,9 +146,18 @@ def _dump(values: dict[str, Any]) -> dict[str, Any]:
 class ModerationStore:
     """Async access to the moderation tables on the event store's engine."""
 
-    def __init__(self, engine: AsyncEngine, insert) -> None:
+    def __init__(self, engine: AsyncEngine, insert, writes: WriteQueue | None = None) -> None:
         self.engine = engine
         self._insert = insert
+        #: The store's group-commit writer: flag and trust writes go through it when set.
+        self.writes = writes
+
+    async def _write(self, fn):
+        """Run `fn(conn)` in a transaction: the next group-commit round, or its own."""
+        if self.writes is not None:
+            return await self.writes.run(fn)
+        async with self.engine.begin() as conn:
+            return await fn(conn)
 
     # -- flags ----------------------------------------------------------------
     async def flag_by_key(self, group_pk: int, key: str) -> dict[str, Any] | None:
@@ -168,20 +178,26 @@ class ModerationStore:
         """Insert a flag unless one with `key` exists; returns (flag, created)."""
         t = ModFlag.__table__
         vals = _dump({"group_pk": group_pk, "key": key, "ts": ts, "updated_ts": ts, **values})
-        async with self.engine.begin() as conn:
+
+        async def write(conn):
             res = await conn.execute(
                 self._insert(t).values(**vals).on_conflict_do_nothing(index_elements=["group_pk", "key"]).returning(t.c.id)
             )
             created = res.first() is not None
-        flag = await self.flag_by_key(group_pk, key)
-        assert flag is not None
-        return flag, created
+            r = (await conn.execute(select(t).where(t.c.group_pk == group_pk, t.c.key == key))).first()
+            return _row(r), created
+
+        return await self._write(write)
 
     async def update_flag(self, flag_id: int, **values: Any) -> None:
         """Change fields of a flag."""
         t = ModFlag.__table__
-        async with self.engine.begin() as conn:
-            await conn.execute(update(t).where(t.c.id == flag_id).values(**_dump(values)))
+        if self.writes is not None and DEFERRING.get():
+            # The pipeline keeps the flag it changes in memory; written before the ack.
+            self.writes.defer_update(t, flag_id, _dump(values))
+            return
+        stmt = update(t).where(t.c.id == flag_id).values(**_dump(values))
+        await self._write(lambda conn: conn.execute(stmt))
 
     async def flags(self, group_pk: int, status: str | None = "open", limit: int = 20) -> list[dict[str, Any]]:
         """Flags of a group, newest first (open ones by default)."""
@@ -232,22 +248,29 @@ class ModerationStore:
         """Write the member's trust record (insert or replace the counters)."""
         t = ModTrust.__table__
         vals = {"first_ts": first_ts, "messages": messages, "spam": spam, "ham": ham, "updated_ts": ts}
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                self._insert(t)
-                .values(group_pk=group_pk, member_id=member_id, **vals)
-                .on_conflict_do_update(index_elements=["group_pk", "member_id"], set_=vals)
-            )
+        stmt = (
+            self._insert(t)
+            .values(group_pk=group_pk, member_id=member_id, **vals)
+            .on_conflict_do_update(index_elements=["group_pk", "member_id"], set_=vals)
+        )
+        if self.writes is not None and DEFERRING.get():
+            # A counter the pipeline keeps in memory: written before the event is acknowledged.
+            self.writes.defer(lambda conn: conn.execute(stmt))
+            return
+        await self._write(lambda conn: conn.execute(stmt))
 
     async def save_trust_many(self, rows: list[tuple[int, str, float, int, int, int]], ts: float) -> None:
         """Write many (group_pk, member_id, first_ts, messages, spam, ham) records at once."""
         t = ModTrust.__table__
-        async with self.engine.begin() as conn:
+
+        async def write(conn):
             for pk, mid, first, messages, spam, ham in rows:
                 vals = {"first_ts": first, "messages": messages, "spam": spam, "ham": ham, "updated_ts": ts}
                 await conn.execute(
                     self._insert(t).values(group_pk=pk, member_id=mid, **vals).on_conflict_do_update(index_elements=["group_pk", "member_id"], set_=vals)
                 )
+
+        await self._write(write)
 
     async def trust_rows(self, group_pk: int) -> list[dict[str, Any]]:
         """Every trust record of a group."""

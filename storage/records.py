@@ -9,10 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from storage.batch import DEFERRING
 from storage.models import AuditEntry, Group, GroupMember, Member, Setting
 
 if TYPE_CHECKING:
     from storage.store import GroupInfo
+
+
+#: Seconds a group's settings overrides are reused before being read again (another
+#: process, e.g. the CLI, may change them; this process's own changes show at once).
+SETTINGS_TTL = 2.0
 
 
 class RecordsMixin:
@@ -91,10 +97,23 @@ class RecordsMixin:
 
     # -- settings and audit ------------------------------------------------------
     async def get_settings(self, group_pk: int) -> dict[str, Any]:
-        """Every per-group override of the group, key → value."""
+        """Every per-group override of the group, key → value.
+
+        Read at most every `SETTINGS_TTL` seconds per group (every feature reads them for
+        every event), and at once after `set_setting` through this store.
+        """
+        hit = self._settings.get(group_pk)
+        if hit is not None and _time.monotonic() - hit[0] < SETTINGS_TTL:
+            return dict(hit[1])
+        return dict(await self._once.do(("settings", group_pk), lambda: self._read_settings(group_pk)))
+
+    async def _read_settings(self, group_pk: int) -> dict[str, Any]:
+        at = _time.monotonic()
         async with self.engine.connect() as conn:
             rows = (await conn.execute(select(Setting.key, Setting.value).where(Setting.group_pk == group_pk))).all()
-        return {k: json.loads(v) for k, v in rows}
+        values = {k: json.loads(v) for k, v in rows}
+        self._settings[group_pk] = (at, values)
+        return values
 
     async def set_setting(self, group_pk: int, key: str, value: Any) -> None:
         """Set a per-group override (JSON-serialisable value)."""
@@ -105,16 +124,21 @@ class RecordsMixin:
                 .values(group_pk=group_pk, key=key, value=data)
                 .on_conflict_do_update(index_elements=["group_pk", "key"], set_={"value": data})
             )
+        self._settings.pop(group_pk, None)
 
     async def audit(self, group_pk: int, actor: str, action: str, detail: dict | str = "") -> None:
-        """Append to the group's audit log."""
+        """Append to the group's audit log.
+
+        While the pipeline handles an event the row is written in the next group-commit
+        round (`storage.batch`), before the event is acknowledged; elsewhere at once.
+        """
         text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, default=str)
+        row = {"group_pk": group_pk, "ts": _time.time(), "actor": actor, "action": action, "detail": text}
+        if DEFERRING.get():
+            self.writes.defer_insert(AuditEntry.__table__, row)
+            return
         async with self.engine.begin() as conn:
-            await conn.execute(
-                AuditEntry.__table__.insert().values(
-                    group_pk=group_pk, ts=_time.time(), actor=actor, action=action, detail=text
-                )
-            )
+            await conn.execute(AuditEntry.__table__.insert().values(**row))
 
     async def audit_log(self, group_pk: int, limit: int = 100) -> list[dict[str, Any]]:
         """The newest audit entries of a group."""

@@ -15,24 +15,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.batch import WriteQueue
 from storage.db import make_engine, upgrade
+from storage.event_rows import EventRowsMixin, PreparedEvents  # noqa: F401 (re-exported)
 from storage.events import Event, EventKind
-from storage.models import Channel, EventRow, Group, GroupMember, Member
+from storage.models import EventRow, Group, Member
+from storage.once import SingleFlight
 from storage.records import RecordsMixin
 
 #: Rows per INSERT batch: large enough to amortise round trips, small enough to keep
 #: memory flat on a 1 GB import.
 BATCH = 5000
-
-
-_EVENT_COLS = (
-    "group_pk", "key", "kind", "ts", "channel_id", "member_id", "message_id", "reply_to_id",
-    "target_member_id", "mentions", "text", "link_count", "media", "forwarded", "emoji", "is_bot", "data",
-)
-_SQLITE_INSERT = (
-    f"INSERT INTO events ({', '.join(_EVENT_COLS)}) VALUES ({', '.join('?' * len(_EVENT_COLS))}) "
-    "ON CONFLICT (group_pk, key) DO NOTHING"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +78,7 @@ def row_to_event(r: Any, platform: str, group_id: str, names: dict[str, str] | N
     )
 
 
-class EventStore(RecordsMixin):
+class EventStore(EventRowsMixin, RecordsMixin):
     """Idempotent store of `Event`s and the records around them.
 
     Open with `await EventStore.open(url)`, which applies migrations first. Appending
@@ -100,6 +93,11 @@ class EventStore(RecordsMixin):
         self._members: dict[tuple[str, str], str] = {}
         self._group_members: set[tuple[int, str]] = set()
         self._channels: set[tuple[int, str]] = set()
+        #: The group-commit writer the live path writes through.
+        self.writes = WriteQueue(self)
+        self._once = SingleFlight()
+        #: group_pk → (monotonic time read, settings overrides); see `get_settings`.
+        self._settings: dict[int, tuple[float, dict[str, Any]]] = {}
 
     @classmethod
     async def open(cls, url: str, migrate: bool = True) -> EventStore:
@@ -110,8 +108,11 @@ class EventStore(RecordsMixin):
         return cls(engine, url)
 
     async def close(self) -> None:
-        """Dispose of the connection pool."""
-        await self.engine.dispose()
+        """Commit whatever is queued, then dispose of the connection pool."""
+        try:
+            await self.writes.flush()
+        finally:
+            await self.engine.dispose()
 
     def _insert(self, table):
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
@@ -122,6 +123,9 @@ class EventStore(RecordsMixin):
         cached = self._groups.get((platform, group_id))
         if cached and (cached.title or not title):
             return cached
+        return await self._once.do(("group", platform, group_id), lambda: self._ensure_group(platform, group_id, title))
+
+    async def _ensure_group(self, platform: str, group_id: str, title: str) -> GroupInfo:
         async with self.engine.begin() as conn:
             await conn.execute(
                 self._insert(Group.__table__)
@@ -175,11 +179,13 @@ class EventStore(RecordsMixin):
         async with self.engine.begin() as conn:
             await conn.execute(update(Group).where(Group.id == pk).values(**values))
         self._groups.clear()
+        self._settings.clear()
 
     # -- events ------------------------------------------------------------------
     async def append(self, event: Event) -> bool:
-        """Store one event; True if it was new."""
-        return (await self.append_many([event])).new == 1
+        """Store one event; True if it was new. Concurrent appends share one transaction
+        (group commit, `storage.batch`); this returns once the event is committed."""
+        return await self.writes.append(event)
 
     async def append_many(self, events: Sequence[Event]) -> AppendResult:
         """Store events idempotently in batches; count new and already-stored ones."""
@@ -193,88 +199,10 @@ class EventStore(RecordsMixin):
     async def _append_batch(self, batch: Sequence[Event]) -> int:
         if not batch:
             return 0
-        groups: dict[tuple[str, str], int] = {}
-        for e in batch:
-            gk = (e.platform, e.group_id)
-            if gk not in groups:
-                groups[gk] = (await self.ensure_group(e.platform, e.group_id, e.group_title)).pk
-        members: dict[tuple[str, str], dict] = {}
-        gms: dict[tuple[int, str], float] = {}
-        channels: set[tuple[int, str]] = set()
-        rows = []
-        for e in batch:
-            gpk = groups[(e.platform, e.group_id)]
-            ts = e.time.timestamp()
-            if e.member_id is not None:
-                mk = (e.platform, e.member_id)
-                if e.member_name and self._members.get(mk) != e.member_name:
-                    members[mk] = {
-                        "platform": e.platform,
-                        "member_id": e.member_id,
-                        "name": e.member_name,
-                        "username": e.username,
-                        "is_bot": e.is_bot,
-                    }
-                elif mk not in self._members and mk not in members:
-                    members[mk] = {
-                        "platform": e.platform,
-                        "member_id": e.member_id,
-                        "name": "",
-                        "username": e.username,
-                        "is_bot": e.is_bot,
-                    }
-                gmk = (gpk, e.member_id)
-                if gmk not in self._group_members and (gmk not in gms or ts < gms[gmk]):
-                    gms[gmk] = ts
-            if e.channel_id and (gpk, e.channel_id) not in self._channels:
-                channels.add((gpk, e.channel_id))
-            # A tuple in _EVENT_COLS order: cheaper than a dict on the import hot path.
-            rows.append(
-                (
-                    gpk, e.key, e.kind.value, ts, e.channel_id, e.member_id, e.message_id,
-                    e.reply_to_id, e.target_member_id, " ".join(e.mentions), e.text, e.link_count,
-                    e.media, e.forwarded, e.emoji, e.is_bot,
-                    json.dumps(e.data, ensure_ascii=False, default=str) if e.data else "",
-                )
-            )
+        prepared = await self.prepare_events(batch)
         async with self.engine.begin() as conn:
-            if members:
-                stmt = self._insert(Member.__table__)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["platform", "member_id"],
-                    set_={"name": stmt.excluded.name, "username": stmt.excluded.username},
-                    where=stmt.excluded.name != "",
-                )
-                await conn.execute(stmt, list(members.values()))
-            if gms:
-                await conn.execute(
-                    self._insert(GroupMember.__table__).on_conflict_do_nothing(
-                        index_elements=["group_pk", "member_id"]
-                    ),
-                    [{"group_pk": g, "member_id": m, "role": "member", "first_ts": t} for (g, m), t in gms.items()],
-                )
-            if channels:
-                await conn.execute(
-                    self._insert(Channel.__table__).on_conflict_do_nothing(
-                        index_elements=["group_pk", "channel_id"]
-                    ),
-                    [{"group_pk": g, "channel_id": c, "title": ""} for g, c in channels],
-                )
-            stmt = self._insert(EventRow.__table__).on_conflict_do_nothing(index_elements=["group_pk", "key"])
-            if self.dialect == "sqlite":
-                # sqlite3's executemany runs in C and reports the rows it really inserted
-                # as rowcount; going through the driver directly skips SQLAlchemy's
-                # per-row parameter processing, which cost more than SQLite itself.
-                res = await conn.exec_driver_sql(_SQLITE_INSERT, rows)
-                inserted = res.rowcount
-            else:
-                dicts = [dict(zip(_EVENT_COLS, r, strict=True)) for r in rows]
-                inserted = len((await conn.execute(stmt.returning(EventRow.__table__.c.id), dicts)).all())
-        for mk, m in members.items():
-            if m["name"] or mk not in self._members:
-                self._members[mk] = m["name"]
-        self._group_members.update(gms)
-        self._channels.update(channels)
+            inserted = await self.write_events(conn, prepared, per_event=False)
+        self.remember(prepared)
         return inserted
 
     async def link_replies(self, group_pk: int) -> int:

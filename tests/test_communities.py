@@ -253,3 +253,19 @@ def test_the_example_configs_community_loads():
     (c,) = cfg.communities
     assert c.platforms() == ["telegram", "discord"]
     assert cfg.for_group("moderation", "discord", "1122334455667788990").alerts_channel == "2233445566778899001"
+
+
+async def test_a_level_up_counts_the_whole_person(tmp_path):
+    config = CONFIG.replace("message_cooldown = 0\n", "message_cooldown = 0\nlevel_curve = [0, 0, 5]\n")
+    tg = await BotHarness.create(tmp_path, config, platform="telegram")
+    dc = await tg.other("discord", "srv1", "Course 101 Discord")
+    try:
+        for i in range(4):
+            await tg.say("t_ann", f"Telegram message number {i} about the capstone")
+        await link(tg, dc, "t_ann", "d_ann")
+        # 4 XP on Telegram; the first point on Discord makes 5: level 1, announced there.
+        out = await dc.ask("d_ann", "My first message on Discord, long enough")
+        assert "d_ann 升到了 1 级" in out, out  # the Discord server speaks Chinese
+        assert "1" in (await tg.ask("t_ann", "/level")).split("\n")[0]
+    finally:
+        await tg.close()

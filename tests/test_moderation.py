@@ -263,3 +263,22 @@ async def test_enforce_mode_bans_a_whole_raid(tmp_path):
         assert deleted >= {m.message_id for m in bot.messages[-4:]}
     finally:
         await bot.close()
+
+
+async def test_a_flooding_member_is_one_alert_until_a_moderator_decides(bot):
+    for i in range(30):  # two messages a second for fifteen seconds: a flood
+        await bot.say("flooder", f"look at this, number {i} of my many thoughts", advance=0.5)
+    (alert,) = alerts(bot)  # one alert for the member, not one per flagged message
+    flag = await bot.app.services["moderation"].store.flag(int(flag_id(alert)))
+    audit = await bot.app.store.audit_log(bot.group.pk, limit=100)
+    flagged = [a for a in audit if a["action"] == "flagged"]  # each message is still audited
+    assert len(flagged) >= 20
+    assert flag["count"] == 1 and len(flag["members"]) == len(flagged)  # every flagged message on it
+    # "Spam" acts on every message the flag holds.
+    await bot.press("admin", f"mod:spam:{flag_id(alert)}")
+    deleted = {a.message_id for a in bot.adapter.actions if a.kind is ActionKind.DELETE}
+    assert deleted == {m for _, m in flag["members"]}
+    # After a decision, a member who goes on flooding gets a new flag and alert.
+    for i in range(8):
+        await bot.say("flooder", f"still going, thought {i} of many more to come", advance=0.5)
+    assert len(alerts(bot)) == 2

@@ -1,0 +1,152 @@
+"""Group commit (`storage.batch.WriteQueue`): concurrent appends and queued writes share
+transactions, yet every event is stored exactly once, every caller learns whether its
+event was new, deferred writes are durable before the pipeline acknowledges an event, a
+bad write fails alone, and closing the store flushes what is queued. Both backends."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from adapters.fake import FakeAdapter
+from bot.app import App
+from bot.config import load_config
+from storage.batch import DEFERRING
+from storage.events import Event, EventKind
+from storage.models import AuditEntry
+from storage.moderation import ModerationStore, ModFlag
+from storage.store import EventStore
+
+T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+def msg(i: int, member: str = "1", group: str = "g1") -> Event:
+    return Event(platform="fake", group_id=group, group_title="G", kind=EventKind.MESSAGE, time=T0 + timedelta(seconds=i),
+                 member_id=member, member_name=f"user{member}", message_id=str(i), text=f"message {i}")
+
+
+@pytest.fixture
+async def store(db_url):
+    s = await EventStore.open(db_url)
+    yield s
+    await s.close()
+
+
+async def count(store: EventStore, sql: str) -> int:
+    async with store.engine.connect() as conn:
+        return int((await conn.execute(text(sql))).scalar() or 0)
+
+
+async def test_concurrent_appends_share_rounds_and_count_once(store):
+    events = [msg(i, member=str(i % 7), group=f"g{i % 3}") for i in range(300)]
+    # Every event twice, at once: the duplicates land in the same rounds as the originals.
+    results = await asyncio.gather(*(store.append(e) for e in events + events))
+    assert results[:300] == [True] * 300  # the first of two equal keys wins
+    assert results[300:] == [False] * 300
+    assert await store.count_events() == 300
+    assert await count(store, "SELECT count(DISTINCT group_pk || ':' || key) FROM events") == 300
+    assert store.writes.rounds < 300  # shared transactions, not one per event
+
+
+async def test_same_counts_as_the_unbuffered_import_path(db_url, tmp_path):
+    events = [msg(i, member=str(i % 11), group=f"g{i % 4}") for i in range(200)]
+    live = await EventStore.open(db_url)
+    try:
+        await asyncio.gather(*(live.append(e) for e in events))
+        res = await live.append_many(events)  # the import path: everything already there
+        assert (res.new, res.duplicate) == (0, 200)
+        live_counts = [await count(live, f"SELECT count(*) FROM {t}") for t in ("events", "members", "group_members", "groups")]
+    finally:
+        await live.close()
+    other = await EventStore.open(f"sqlite:///{tmp_path / 'import.db'}")
+    try:
+        res = await other.append_many(events)
+        assert (res.new, res.duplicate) == (200, 0)
+        assert [await count(other, f"SELECT count(*) FROM {t}") for t in ("events", "members", "group_members", "groups")] == live_counts
+    finally:
+        await other.close()
+
+
+async def test_deferred_writes_are_flushed_on_close(db_url):
+    s = await EventStore.open(db_url)
+    g = await s.ensure_group("fake", "g1", "G")
+    token = DEFERRING.set(True)
+    try:
+        for i in range(25):
+            await s.audit(g.pk, "test", "deferred", {"i": i})
+    finally:
+        DEFERRING.reset(token)
+    assert s.writes.pending == 25  # queued, not yet written
+    await s.close()
+    s2 = await EventStore.open(db_url)
+    try:
+        assert len(await s2.audit_log(g.pk)) == 25
+    finally:
+        await s2.close()
+
+
+async def test_updates_of_one_row_fold_into_the_latest_values(store):
+    g = await store.ensure_group("fake", "g1", "G")
+    mod = ModerationStore(store.engine, store._insert, store.writes)
+    flag, created = await mod.create_flag(g.pk, "msg:1", 1.0, kind="auto", member_id="1", members=[["1", "1"]])
+    assert created
+    token = DEFERRING.set(True)
+    try:
+        for n in range(2, 6):
+            await mod.update_flag(flag["id"], members=[["1", str(i)] for i in range(1, n + 1)], count=1, updated_ts=float(n))
+        await mod.update_flag(flag["id"], status="acted", action="delete")
+    finally:
+        DEFERRING.reset(token)
+    await store.writes.barrier()
+    got = await mod.flag(flag["id"])
+    assert got["members"] == [["1", str(i)] for i in range(1, 6)]
+    assert (got["updated_ts"], got["status"], got["action"]) == (5.0, "acted", "delete")
+
+
+async def test_a_failing_write_fails_alone(store):
+    g = await store.ensure_group("fake", "g1", "G")
+
+    async def bad(conn):
+        await conn.execute(text("INSERT INTO no_such_table VALUES (1)"))
+
+    async def good(conn):
+        await conn.execute(AuditEntry.__table__.insert().values(group_pk=g.pk, ts=1.0, actor="t", action="good", detail=""))
+        return "ok"
+
+    store.writes.defer(bad)  # a deferred write's failure is logged, not raised
+    results = await asyncio.gather(store.append(msg(1)), store.writes.run(bad), store.writes.run(good), return_exceptions=True)
+    assert results[0] is True
+    assert isinstance(results[1], Exception)
+    assert results[2] == "ok"
+    assert await store.count_events() == 1
+    assert [r["action"] for r in await store.audit_log(g.pk)] == ["good"]
+
+
+async def test_acknowledged_means_durable_with_its_derived_writes(db_url):
+    """What a turn queued (audit rows, flags) is committed before `handle` returns, so
+    a crash right after the acknowledgement loses nothing: another connection sees it."""
+    app = await App.create(load_config(None), db_url)
+    fake = FakeAdapter()
+    app.add_adapter(fake)
+    await app.start()
+    try:
+        for i in range(12):  # one member, twelve messages in twelve seconds: a flood
+            await fake.inject(msg(i))
+        assert app.store.writes.pending == 0
+        probe = await EventStore.open(db_url, migrate=False)
+        try:
+            assert await probe.count_events() == 12
+            async with probe.engine.connect() as conn:
+                flags = (await conn.execute(select(ModFlag.members, ModFlag.count))).all()
+                audits = (await conn.execute(select(func.count()).select_from(AuditEntry))).scalar()
+            # One flag for the member's whole flood, holding every flagged message.
+            assert len(flags) == 1 and flags[0].count == 1
+            assert '"11"' in flags[0].members
+            assert audits >= 6
+        finally:
+            await probe.close()
+    finally:
+        await app.stop()
