@@ -338,7 +338,7 @@ async def tell_moderators(app: App, group: GroupInfo, s: OnboardingSettings, cou
 
 def svc_forget(svc: OnboardingService, group_pk: int, member_id: str) -> None:
     """Drop the cached gate/warm-up state of a member (it just changed)."""
-    svc.members.pop((group_pk, member_id), None)
+    svc.forget_state(group_pk, member_id)
 
 
 async def warmup_step(app: App, turn: Turn) -> None:

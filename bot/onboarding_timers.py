@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.base import Action, ActionKind
 from bot.clock import FakeClock
 from storage.onboarding import OnboardingStore
+from storage.once import SingleFlight
 from storage.store import GroupInfo
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ class OnboardingService:
         #: (group pk, member id) → {"pending", "released_ts", "warm"}: read once per
         #: member per process, dropped whenever onboarding changes it.
         self.members: dict[tuple[int, str], dict[str, Any]] = {}
+        #: Groups whose members' states were loaded at once; members to read on their own.
+        self._loaded: set[int] = set()
+        self._stale: set[tuple[int, str]] = set()
+        self._once = SingleFlight()
         #: (group pk, member id) → (message id, channel) of their latest welcome, so a
         #: raid account gated after its welcome loses the welcome too.
         self.welcomes: dict[tuple[int, str], tuple[str, str]] = {}
@@ -88,14 +93,46 @@ class OnboardingService:
         """Whether the member waits at the gate, when they passed it, their warm-up count."""
         key = (group_pk, member_id)
         st = self.members.get(key)
+        if st is not None:
+            return st
+        if key not in self._stale:
+            # First sight of the group: its records and open gates in two queries, not
+            # two per member (a restart under load meets hundreds of members at once).
+            if group_pk not in self._loaded:
+                await self._once.do(("onb", group_pk), lambda: self._load_group(group_pk))
+            st = self.members.get(key)
+            if st is None and group_pk in self._loaded:
+                st = {"pending": False, "released_ts": None, "warm": 0}  # no record, no gate
         if st is None:
             rec = await self.store.member(group_pk, member_id)
             pending = await self.store.pending_gate(group_pk, member_id) is not None
             st = {"pending": pending, "released_ts": rec["released_ts"], "warm": rec["warm_count"]}
-            if len(self.members) > 50_000:
-                self.members.clear()
-            self.members[key] = st
+            self._stale.discard(key)
+        if len(self.members) > 50_000:
+            self.members.clear()
+            self._loaded.clear()
+        self.members[key] = st
         return st
+
+    async def _load_group(self, group_pk: int) -> None:
+        if group_pk in self._loaded:
+            return
+        pending = {g["member_id"] for g in await self.store.gates(group_pk, "pending")}
+        records = {r["member_id"]: r for r in await self.store.members(group_pk)}
+        for member in records.keys() | pending:
+            key = (group_pk, member)
+            if key in self.members or key in self._stale:
+                continue  # newer than what was just read
+            rec = records.get(member)
+            self.members[key] = {"pending": member in pending, "released_ts": rec["released_ts"] if rec else None,
+                                 "warm": rec["warm_count"] if rec else 0}
+        self._loaded.add(group_pk)
+
+    def forget_state(self, group_pk: int, member_id: str) -> None:
+        """Drop a member's cached gate/warm-up state (it just changed): read it again,
+        on its own, when next needed."""
+        self.members.pop((group_pk, member_id), None)
+        self._stale.add((group_pk, member_id))
 
     # -- timers ----------------------------------------------------------------------
     async def add_timer(self, group: GroupInfo, kind: str, key: str, due_ts: float, data: dict | None = None) -> None:

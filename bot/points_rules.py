@@ -129,8 +129,7 @@ async def _streak(app, group: GroupInfo, e: Event, rc: RuleCtx) -> list[Award]:
         return []
     today = e.time.astimezone(zone).date()
     since = day_start(e.time, zone) - timedelta(days=max(60, cfg.streak_days * 3))
-    times = await ledger_of(app).times(group.pk, e.member_id, "message", since.timestamp())
-    days = {datetime.fromtimestamp(t, zone).date() for t in times} | {today}
+    days = await state_of(app).message_days(ledger_of(app), group.pk, e.member_id, since.timestamp(), zone) | {today}
     run = 0
     while today - timedelta(days=run) in days:
         run += 1

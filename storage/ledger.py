@@ -193,6 +193,34 @@ class Ledger(RewardsMixin):
             last, capped_sum, reaction, messages, xp = (await conn.execute(q)).one()
         return MemberStats(float(last) if last is not None else None, int(capped_sum), int(reaction), int(messages), int(xp))
 
+    async def group_stats(self, group_pk: int, day_start: float, capped: tuple[str, ...]) -> dict[str, MemberStats]:
+        """`stats` of every member of the group with ledger rows, in one query (the points
+        rules load a group's figures at once rather than one query per member)."""
+        t = LedgerEntry.__table__
+        today = (t.c.ts >= day_start) & (t.c.amount > 0)
+        q = select(
+            t.c.member_id,
+            func.max(case((t.c.reason == "message", t.c.ts))),
+            func.coalesce(func.sum(case((today & t.c.reason.in_(capped), t.c.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((today & (t.c.reason == "reaction"), t.c.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((today & (t.c.reason == "message"), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((t.c.reason != REDEEM, t.c.amount), else_=0)), 0),
+        ).where(t.c.group_pk == group_pk).group_by(t.c.member_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        return {m: MemberStats(float(last) if last is not None else None, int(c), int(r), int(n), int(xp))
+                for m, last, c, r, n, xp in rows}
+
+    async def group_times(self, group_pk: int, reason: str, since: float) -> dict[str, list[float]]:
+        """`times` of every member of the group at once: {member_id: [ts, …]}."""
+        t = LedgerEntry.__table__
+        q = select(t.c.member_id, t.c.ts).where(t.c.group_pk == group_pk, t.c.reason == reason, t.c.ts >= since)
+        out: dict[str, list[float]] = {}
+        async with self.engine.connect() as conn:
+            for m, ts in await conn.execute(q):
+                out.setdefault(m, []).append(float(ts))
+        return out
+
     async def last_ts(self, group_pk: int, member_id: str, reason: str) -> float | None:
         """Time of the member's newest row with this reason."""
         t = LedgerEntry.__table__

@@ -172,3 +172,53 @@ async def test_config_set_changes_the_rules_at_once(bot):
     assert "points.message" in await bot.ask("admin", "/config set points.message 5")
     await bot.say("alice", "a second useful message", advance=61)
     assert await balance(bot, "alice") == 6
+
+
+async def test_after_a_restart_a_groups_figures_load_in_one_query(tmp_path):
+    """A restart under load: the first message of each member must not cost a ledger
+    query per member. Caps, cooldowns and streak days still come out right."""
+    from sqlalchemy import event
+
+    config = "[points]\ndaily_cap = 3\nmessage_cooldown = 0.0\n"
+    bot = await BotHarness.create(tmp_path, config)
+    people = [f"m{i}" for i in range(12)]
+    try:
+        for who in people:
+            for i in range(2):
+                await bot.say(who, f"{who} shares useful note number {i}")
+    finally:
+        await bot.close()
+    bot2 = await BotHarness.create(tmp_path, config)
+    bot2.clock.set(bot.clock.now())
+    bot2._ids = iter(range(1000, 2000))
+    ledger_reads: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT") and "points_ledger" in statement:
+            ledger_reads.append(statement)
+
+    engine = bot2.app.store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for who in [*people, "newcomer"]:
+            for i in range(2):
+                await bot2.say(who, f"{who} after the restart, note number {i}")
+        event.remove(engine, "before_cursor_execute", count)
+        # Each had 2 of the daily cap of 3: one more point each; the newcomer gets 2.
+        assert [await balance(bot2, who) for who in people] == [3] * len(people)
+        assert await balance(bot2, "newcomer") == 2
+        assert len(ledger_reads) <= 4, "\n".join(s.replace("\n", " ")[-160:] for s in ledger_reads)  # figures and streak days, per group
+    finally:
+        if event.contains(engine, "before_cursor_execute", count):
+            event.remove(engine, "before_cursor_execute", count)
+        await bot2.close()
+
+
+async def test_a_reversal_makes_the_member_read_again(bot):
+    await bot.say("spammer", "Great course! Visit my channel for free signals")
+    await bot.say("spammer", "And here is another long message", advance=120)
+    assert await balance(bot, "spammer") == 2
+    await reverse_points_for_message(bot.app, bot.group, bot.messages[0].message_id)
+    await bot.say("spammer", "A third message after the reversal", advance=120)
+    assert await balance(bot, "spammer") == 2
+    assert "2 points" in await bot.ask("spammer", "/points")
