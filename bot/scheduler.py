@@ -170,6 +170,7 @@ class Scheduler:
         always. Each occurrence is claimed under a unique key as well."""
         lock = self.lock
         if lock.held and await lock.check():
+            self.leading = True
             return True
         ts = (now or self.app.clock.now()).timestamp()
         retry = self.app.config.section("scheduler").standby_seconds
@@ -370,8 +371,9 @@ class Scheduler:
 
     async def _standby(self) -> None:
         # A standby process takes over when the leader's session ends, and catches up
-        # on what came due meanwhile (within each job's grace time).
-        if not self.leading and await self.lead():
+        # on what came due meanwhile (within each job's grace time). On SQLite every
+        # process leads from the start, so there is nothing to take over.
+        if self.lock.exclusive and not self.leading and await self.lead():
             await self.run_due()
 
     async def _resync(self) -> None:

@@ -264,3 +264,9 @@ async def test_postgres_elects_one_scheduler_and_a_standby_takes_over(tmp_path, 
         await b2.close()
         if s1.leading:
             await b1.close()
+
+
+async def test_on_sqlite_the_scheduler_leads_from_the_start(bot):
+    """The standby job has nothing to take over on SQLite: the process leads at start."""
+    sched = scheduler_of(bot.app)
+    assert sched.leading and not sched.lock.exclusive
