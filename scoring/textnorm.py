@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from zlib import crc32
 
 import numpy as np
 
@@ -175,7 +176,9 @@ class MinHasher:
         """The MinHash signature of a shingle set as compact bytes (empty set: b"")."""
         if not sh:
             return b""
-        x = np.fromiter((hash(s) & 0xFFFFFFFF for s in sh), dtype=np.uint64, count=len(sh))
+        # CRC-32 of each shingle, not hash(): Python salts str hashes per process, so
+        # with hash() a text near the threshold was a repeat in one run and not the next.
+        x = np.fromiter(map(crc32, map(str.encode, sh)), dtype=np.uint64, count=len(sh))
         with np.errstate(over="ignore"):
             h = (np.multiply.outer(self._a, x) + self._b[:, None]) >> np.uint64(32)
         return h.min(axis=1).astype(np.uint32).tobytes()

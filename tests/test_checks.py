@@ -193,3 +193,20 @@ def test_every_check_gives_a_reason_on_pass():
 def test_newcomer_plain_links_are_low_but_invites_medium():
     assert run([msg("new", "docs: https://docs.python.org")], "newcomer").severity == "low"
     assert run([msg("new", "join t.me/+AbCdEf123")], "newcomer").severity == "medium"
+
+
+def test_minhash_signatures_are_the_same_in_every_process():
+    """Python salts str hashes per process; a signature built on hash() made a text near
+    the repeat threshold a repeat in one run and not in the next."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from scoring.textnorm import MinHasher, shingles; "
+            "print(MinHasher().signature(shingles('words number 1 again and again 数据清洗')).hex())")
+    sigs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        sigs.add(out.stdout.strip())
+    assert len(sigs) == 1
