@@ -14,10 +14,10 @@ from typing import Any
 
 from scoring.textnorm import (
     caps_ratio,
+    count_similar,
     fold,
     normalise,
     phrase_pattern,
-    signature_similarity,
     spaced_runs,
     symbol_stats,
 )
@@ -145,11 +145,9 @@ class RepeatCheck(Check):
     def check(self, ctx: CheckContext, s: RepeatSettings) -> Verdict:
         if len(ctx.norm) < s.min_chars:
             return self.ok(f"repeats 1/{s.times} (short text)")
-        n = 1 + sum(
-            1
-            for ts, sig in ctx.member.texts
-            if ts >= ctx.ts - s.seconds and signature_similarity(sig, ctx.signature) >= s.similarity
-        )
+        since = ctx.ts - s.seconds
+        recent = [sig for ts, sig in ctx.member.texts if ts >= since]
+        n = 1 + count_similar(recent, ctx.signature, s.similarity)
         reason = f"repeats {n}/{s.times} in {s.seconds:g}s"
         return self.hit(reason, s.severity) if n >= s.times else self.ok(reason)
 

@@ -16,6 +16,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -86,20 +87,14 @@ class SpamModel:
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(column indices, l2-normalised values) of one text, as `HashingVectorizer`
-        would compute them, without its per-call validation overhead."""
-        cols: dict[int, int] = {}
-        for g in self.analyzer(text):
-            i = _INDEX.get(g)
-            if i is None:
-                i = feature_index(g)
-                if len(_INDEX) >= 500_000:  # bounded: common n-grams come back quickly
-                    _INDEX.clear()
-                _INDEX[g] = i
-            cols[i] = cols.get(i, 0) + 1
-        idx = np.fromiter(cols.keys(), dtype=np.int64, count=len(cols))
-        val = np.fromiter(cols.values(), dtype=np.float64, count=len(cols))
-        norm = math.sqrt(float(val @ val)) if len(val) else 1.0
-        return idx, val / norm
+        would compute them, without its per-call validation overhead.
+
+        char_wb n-grams never cross a space, so a text's columns are its words' columns
+        put together; chat repeats its words, so each word's are computed once."""
+        counts = Counter(chain.from_iterable(map(word_columns, preprocess(text).split())))
+        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        val = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        return idx, (val / math.sqrt(float(val @ val))) if len(val) else val
 
     def margin(self, text: str) -> float:
         """The linear score (log-odds of spam) of one text."""
@@ -200,13 +195,32 @@ class SpamModel:
         return m
 
 
-_INDEX: dict[str, int] = {}
+_WORDS: dict[str, tuple[int, ...]] = {}
 _PUNCT = " ,.:;!?()[]\"'«»“”，。：；！？、（）"
 
 
 def feature_index(gram: str) -> int:
     """The hashed column of an n-gram, as `HashingVectorizer` computes it."""
     return abs(murmurhash3_32(gram, seed=0, positive=False)) % N_FEATURES
+
+
+def word_columns(word: str) -> tuple[int, ...]:
+    """The columns of one (preprocessed) word's char_wb n-grams, a column once per
+    n-gram, as `HashingVectorizer._char_wb_ngrams` pads and cuts it."""
+    cols = _WORDS.get(word)
+    if cols is None:
+        w = f" {word} "
+        grams = []
+        lo, hi = NGRAMS
+        for n in range(lo, hi + 1):
+            grams.extend(w[i : i + n] for i in range(max(len(w) - n + 1, 1)))
+            if len(w) <= n:  # a short word counts once, as sklearn does
+                break
+        cols = tuple(map(feature_index, grams))
+        if len(_WORDS) >= 50_000:  # bounded: common words come back quickly
+            _WORDS.clear()
+        _WORDS[word] = cols
+    return cols
 
 
 def _index_counts(grams: Counter) -> Counter:

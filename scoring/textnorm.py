@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from zlib import crc32
 
 import numpy as np
@@ -37,9 +38,17 @@ _LATIN = re.compile(r"[a-z]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
+_DROP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
+# Every character with a combining class, mapped to None (all 912 lie below U+1F000):
+# str.translate counts them in C, where a Python loop over each character cost more
+# than the rest of the symbols check.
+_DROP_COMBINING = dict.fromkeys(c for c in range(0x300, 0x1F000) if unicodedata.combining(chr(c)))
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]")
+
+
 def strip_invisible(text: str) -> str:
     """Drop zero-width and other invisible formatting characters."""
-    return "".join(ch for ch in text if ch not in INVISIBLE)
+    return text.translate(_DROP_INVISIBLE)
 
 
 def _join_spaced(m: re.Match) -> str:
@@ -62,7 +71,7 @@ def normalise(text: str) -> str:
         t = text.lower()
     else:
         t = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
-        t = "".join(ch for ch in unicodedata.normalize("NFKD", t) if not unicodedata.combining(ch))
+        t = unicodedata.normalize("NFKD", t).translate(_DROP_COMBINING)
         t = t.translate(_LOOKALIKE)
     t = _INNER_PUNCT.sub("", t)
     t = _SPACED.sub(_join_spaced, t)
@@ -113,28 +122,27 @@ def is_emoji(ch: str) -> bool:
 def symbol_stats(text: str) -> tuple[int, int, int, int]:
     """(visible characters, emoji, combining marks, invisible characters) of `text`."""
     if text.isascii():
-        return len(text) - sum(1 for ch in text if ch.isspace()), 0, 0, 0
-    visible = emoji = combining = invisible = 0
-    for ch in text:
-        if ch in INVISIBLE:
-            invisible += 1
-        elif unicodedata.combining(ch):
-            combining += 1
-        elif is_emoji(ch):
-            emoji += 1
-            visible += 1
-        elif not ch.isspace() and ch != "\ufe0f":
-            visible += 1
-    return visible, emoji, combining, invisible
+        return len("".join(text.split())), 0, 0, 0
+    rest = text.translate(_DROP_INVISIBLE)
+    shown = rest.translate(_DROP_COMBINING)
+    spaces = len(shown) - len("".join(shown.split()))
+    # U+FE0F (emoji presentation) is neither counted visible nor an emoji of its own.
+    visible = len(shown) - spaces - shown.count("\ufe0f")
+    return visible, len(_EMOJI.findall(shown)), len(rest) - len(shown), len(text) - len(rest)
 
 
 def caps_ratio(text: str) -> tuple[int, float]:
     """(cased letters, share of them upper-case). Caseless scripts count as zero."""
-    letters = [ch for ch in text if ch.isalpha() and ch.lower() != ch.upper()]
+    # Each distinct character is judged once (Counter counts them in C).
+    letters = upper = 0
+    for ch, n in Counter(text).items():
+        if ch.isalpha() and ch.lower() != ch.upper():
+            letters += n
+            if ch.isupper():
+                upper += n
     if not letters:
         return 0, 0.0
-    upper = sum(1 for ch in letters if ch.isupper())
-    return len(letters), upper / len(letters)
+    return letters, upper / letters
 
 
 _NONWORD = re.compile(r"[\W_]+")
@@ -145,7 +153,7 @@ def shingles(text: str, k: int = 3, normalised: bool = False) -> frozenset[str]:
     t = _NONWORD.sub("", text if normalised else normalise(text))
     if len(t) <= k:
         return frozenset([t]) if t else frozenset()
-    return frozenset(t[i : i + k] for i in range(len(t) - k + 1))
+    return frozenset(map("".join, zip(*(t[i:] for i in range(k)), strict=False)))
 
 
 def jaccard(a: frozenset, b: frozenset) -> float:
@@ -196,3 +204,17 @@ def signature_similarity(a: bytes, b: bytes) -> float:
     if not a or not b or len(a) != len(b):
         return 0.0
     return float(np.count_nonzero(np.frombuffer(a, np.uint32) == np.frombuffer(b, np.uint32))) / (len(a) // 4)
+
+
+def count_similar(sigs: list[bytes], sig: bytes, threshold: float) -> int:
+    """How many of `sigs` have an estimated similarity to `sig` of at least `threshold`
+    (one numpy comparison for all of them, not one per pair)."""
+    if not sig or not sigs:
+        return 0
+    same = [s for s in sigs if len(s) == len(sig)]
+    if not same:
+        return 0
+    slots = len(sig) // 4
+    rows = np.frombuffer(b"".join(same), np.uint32).reshape(len(same), slots)
+    equal = np.count_nonzero(rows == np.frombuffer(sig, np.uint32), axis=1)
+    return int(np.count_nonzero(equal / slots >= threshold))

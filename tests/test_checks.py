@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scoring.checks import BlocklistSettings, NewcomerSettings, RaidSettings, Verdict
 from scoring.screen import Screener, default_checks
@@ -210,3 +212,39 @@ def test_minhash_signatures_are_the_same_in_every_process():
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         sigs.add(out.stdout.strip())
     assert len(sigs) == 1
+
+
+def _symbol_stats_by_hand(text: str) -> tuple[int, int, int, int]:
+    """symbol_stats as it was written first: one character at a time."""
+    import unicodedata
+
+    from scoring.textnorm import INVISIBLE, is_emoji
+
+    visible = emoji = combining = invisible = 0
+    for ch in text:
+        if ch in INVISIBLE:
+            invisible += 1
+        elif unicodedata.combining(ch):
+            combining += 1
+        elif is_emoji(ch):
+            emoji += 1
+            visible += 1
+        elif not ch.isspace() and ch != "\ufe0f":
+            visible += 1
+    return visible, emoji, combining, invisible
+
+
+_ODD = "a Z7 数据д\u200b\u200d\u00ad\u034f\ufeff\u0301\u0336\u0489\u1ab0\ufe0f🔥😀☀⬛\U0001FAF6\u3000\t\n\u2028\U0001E94A"
+
+
+@given(st.text(alphabet=st.sampled_from(_ODD) | st.characters(), max_size=60))
+def test_text_counts_are_those_of_the_character_loops(text):
+    from scoring.textnorm import _NONWORD, caps_ratio, shingles, strip_invisible, symbol_stats
+
+    assert symbol_stats(text) == _symbol_stats_by_hand(text)
+    letters = [ch for ch in text if ch.isalpha() and ch.lower() != ch.upper()]
+    assert caps_ratio(text) == ((len(letters), sum(ch.isupper() for ch in letters) / len(letters)) if letters else (0, 0.0))
+    t = _NONWORD.sub("", normalise(text))
+    if len(t) > 3:
+        assert shingles(text) == frozenset(t[i : i + 3] for i in range(len(t) - 2))
+    assert strip_invisible(text) == "".join(ch for ch in text if ch not in "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u034f")

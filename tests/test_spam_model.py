@@ -29,6 +29,15 @@ def test_margin_fast_path_equals_sklearn(model):
     assert np.allclose(fast, model.probabilities(texts))
 
 
+def test_fast_path_equals_sklearn_on_the_whole_corpus(model):
+    """Every text of the generated corpus, plus words shorter and longer than the
+    n-grams, CJK without spaces, digits and odd whitespace: the per-word fast path gives
+    sklearn's probabilities."""
+    texts = [s.text for s in generate()][:400] + ["a", "ab", "abc d", "x\t\n y", "数据清洗应该先做哪一步？", "$500!!", "", "   "]
+    fast = np.array([model.probability(t) for t in texts])
+    assert np.allclose(fast, model.probabilities(texts))
+
+
 SPAM = [
     "Earn $500 a day from home, no experience needed, DM me now",
     "🎁 Free USDT airdrop! Claim your reward: https://airdrop-claim.online",
