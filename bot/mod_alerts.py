@@ -94,13 +94,19 @@ def shorten(text: str, n: int = 200) -> str:
     return t if len(t) <= n else t[: n - 1] + "…"
 
 
-async def render(app: App, group: GroupInfo, flag: dict, lang: str, would: str = "", reporters: list[str] | None = None) -> str:
-    """The alert text for a flag in its current state."""
+async def render(
+    app: App, group: GroupInfo, flag: dict, lang: str, would: str = "", reporters: list[str] | None = None,
+    known: dict[str, str] | None = None,
+) -> str:
+    """The alert text for a flag in its current state. `reporters` and `known` (names
+    the caller already has, e.g. from the event) save the lookups when given."""
     kind = flag["kind"]
     head = {"raid": "mod.alert.raid", "joins": "mod.alert.joins", "report": "mod.alert.report"}.get(kind, "mod.alert.auto")
     if reporters is None:
         reporters = await app.services["moderation"].store.reporters(flag["id"])
-    names = await names_of(app, group.platform, [flag["member_id"], flag.get("decided_by"), *reporters])
+    names = dict(known or {})
+    missing = [m for m in (flag["member_id"], flag.get("decided_by"), *reporters) if m and not names.get(m)]
+    names.update(await names_of(app, group.platform, missing))
 
     def name(mid: str | None) -> str:
         return names.get(mid or "", "") or (mid or "?")
@@ -144,10 +150,14 @@ def alert_target(group: GroupInfo, flag: dict, s: ModerationSettings) -> tuple[s
     return group.group_id, s.alerts_channel or flag.get("channel_id") or ""
 
 
-async def send_alert(app: App, group: GroupInfo, flag: dict, s: ModerationSettings, lang: str, would: str = "") -> None:
-    """Send a new alert for `flag` and remember where it went."""
+async def send_alert(
+    app: App, group: GroupInfo, flag: dict, s: ModerationSettings, lang: str, would: str = "",
+    reporters: list[str] | None = None, known: dict[str, str] | None = None,
+) -> None:
+    """Send a new alert for `flag` and remember where it went (`reporters`, `known`: as
+    for `render`)."""
     chat, channel = alert_target(group, flag, s)
-    text = await render(app, group, flag, lang, would)
+    text = await render(app, group, flag, lang, would, reporters, known)
     sent = await app.send(Reply(group.platform, chat, text, channel_id=channel, buttons=buttons(flag["id"], lang, s.mute_minutes)))
     if sent.ok:
         app.metrics.alerts_sent.labels(group.platform).inc()

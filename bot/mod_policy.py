@@ -66,7 +66,7 @@ def describe(actions: list[Action]) -> str:
 MEMBER_FLAG_SECONDS = 600.0
 #: Seconds the policy trusts its in-memory copy of a member's flag before reading it
 #: again (a moderator's decision in this process drops the copy at once).
-MEMBER_FLAG_FRESH = 5.0
+MEMBER_FLAG_FRESH = 30.0
 
 
 async def member_flag(svc: ModerationService, pk: int, member_id: str, ts: float) -> dict | None:
@@ -200,6 +200,9 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
     if s.mode == "observe" or flag["status"] in ("ham", "dismissed"):
         return
     if created or (not flag.get("alert_message_id") and not flag.get("decided_by")):
-        await send_alert(app, group, flag, s, turn.lang, would=would)
+        # A flag this message just created has no reports yet, and the event names its
+        # author: under a flood, the two lookups were a tenth of the policy's time.
+        known = {e.member_id: e.member_name} if e.member_name else None
+        await send_alert(app, group, flag, s, turn.lang, would=would, reporters=[] if created else None, known=known)
     elif raid_started or e.kind is EventKind.EDIT or (flag["count"] % 5 == 0 and entry[0] != flag["member_id"]):
         await update_alert(app, group, flag, turn.lang, would=would)

@@ -85,8 +85,11 @@ class Screening:
         return "\n".join(f"{v.check}: {v.reason}" for v in self.flagged)
 
 
+_RANKS = {s: i for i, s in enumerate(SEVERITIES)}
+
+
 def _rank(severity: str) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else 0
+    return _RANKS.get(severity, 0)
 
 
 class Screener:
