@@ -45,6 +45,16 @@ class Metrics:
         self.platform_latency = Histogram("communitybot_platform_call_seconds", "Time of one platform call",
                                           ["platform", "call"], buckets=_LATENCY, registry=r)
         self.up = Gauge("communitybot_adapter_up", "1 when the adapter is connected", ["platform"], registry=r)
+        self._children: dict[tuple, object] = {}
+
+    def labels(self, metric, *values: str):
+        """`metric.labels(*values)`, kept: prometheus_client looks a child up under a
+        lock on every call, and the pipeline asks ~10 times per message."""
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     @contextmanager
     def platform_call(self, platform: str, call: str):
@@ -53,7 +63,7 @@ class Metrics:
         try:
             yield
         finally:
-            self.platform_latency.labels(platform, call).observe(time.perf_counter() - t0)
+            self.labels(self.platform_latency, platform, call).observe(time.perf_counter() - t0)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

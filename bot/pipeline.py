@@ -100,7 +100,7 @@ class Pipeline:
         bind_event(event)
         turn.new = await app.store.append(event)
         if turn.new:
-            app.metrics.events.labels(event.platform, event.kind.value).inc()
+            app.metrics.labels(app.metrics.events, event.platform, event.kind.value).inc()
         else:
             app.metrics.duplicates.labels(event.platform).inc()
         if not turn.new:

@@ -13,7 +13,7 @@ import io
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, _count_elements  # the C counter behind Counter.update
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -91,7 +91,8 @@ class SpamModel:
 
         char_wb n-grams never cross a space, so a text's columns are its words' columns
         put together; chat repeats its words, so each word's are computed once."""
-        counts = Counter(chain.from_iterable(map(word_columns, preprocess(text).split())))
+        counts: dict[int, int] = {}
+        _count_elements(counts, chain.from_iterable(map(word_columns, preprocess(text).split())))
         idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
         val = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
         return idx, (val / math.sqrt(float(val @ val))) if len(val) else val

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
+from collections import _count_elements  # the C counter behind Counter.update
 from zlib import crc32
 
 import numpy as np
@@ -135,7 +135,9 @@ def caps_ratio(text: str) -> tuple[int, float]:
     """(cased letters, share of them upper-case). Caseless scripts count as zero."""
     # Each distinct character is judged once (Counter counts them in C).
     letters = upper = 0
-    for ch, n in Counter(text).items():
+    counts: dict[str, int] = {}
+    _count_elements(counts, text)
+    for ch, n in counts.items():
         if ch.isalpha() and ch.lower() != ch.upper():
             letters += n
             if ch.isupper():
