@@ -64,6 +64,11 @@ def describe(actions: list[Action]) -> str:
 #: A member's flagged messages within this many seconds of the last one share one flag
 #: (and one alert): a member flooding the group is one thing for moderators to decide.
 MEMBER_FLAG_SECONDS = 600.0
+#: Messages a flag lists (a Spam decision deletes these): a raid's last 500 members, a
+#: member's last 100 flagged messages. The list is rewritten with each message that joins
+#: the flag, and under a flood writing 500 entries was an eighth of the bot's time.
+RAID_KEEP = 500
+MEMBER_FLAG_KEEP = 100
 #: Seconds the policy trusts its in-memory copy of a member's flag before reading it
 #: again (a moderator's decision in this process drops the copy at once).
 MEMBER_FLAG_FRESH = 30.0
@@ -145,8 +150,13 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
         )
         raid_started = created and raid is not None
     else:
-        members = [m for m in flag["members"] if m != entry]
-        members = (members + [m for m in earlier if m not in members])[-499:] + [entry]
+        if earlier or e.kind is EventKind.EDIT:
+            members = [m for m in flag["members"] if m != entry]
+            members += [m for m in earlier if m not in members]
+        else:
+            members = list(flag["members"])  # a new message cannot be in the list yet
+        keep = MEMBER_FLAG_KEEP if raid is None and flag["kind"] == "auto" else RAID_KEEP
+        members = members[-(keep - 1):] + [entry]
         upd: dict = {"members": members, "count": len({m[0] for m in members}), "updated_ts": ts}
         if rank(severity) > rank(flag["severity"]):
             upd["severity"] = severity

@@ -180,7 +180,10 @@ class ScoreService:
 
     def mark_dirty(self, group_pk: int) -> None:
         """New events arrived: the next read refreshes (now or in the background)."""
-        self.groups.setdefault(group_pk, GroupCache()).dirty = True
+        gc = self.groups.get(group_pk)
+        if gc is None:  # not setdefault: that built an empty frame builder per event
+            gc = self.groups[group_pk] = GroupCache()
+        gc.dirty = True
 
     async def snapshot(self, group: GroupInfo, fresh: bool = False, wait: bool = True) -> Snapshot:
         """The group's scores, refreshed first when stale and cheap (or `fresh`).

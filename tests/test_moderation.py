@@ -282,3 +282,13 @@ async def test_a_flooding_member_is_one_alert_until_a_moderator_decides(bot):
     for i in range(8):
         await bot.say("flooder", f"still going, thought {i} of many more to come", advance=0.5)
     assert len(alerts(bot)) == 2
+
+
+async def test_a_long_flood_keeps_the_members_last_hundred_messages_on_its_flag(bot):
+    from bot.mod_policy import MEMBER_FLAG_KEEP
+
+    sent = [await bot.say("flooder", f"flood line {i} with some words in it", advance=0.5) for i in range(MEMBER_FLAG_KEEP + 30)]
+    (alert,) = alerts(bot)
+    flag = await bot.app.services["moderation"].store.flag(int(flag_id(alert)))
+    assert flag["count"] == 1 and len(flag["members"]) == MEMBER_FLAG_KEEP
+    assert [m for _, m in flag["members"]] == [e.message_id for e in sent[-MEMBER_FLAG_KEEP:]]
