@@ -46,7 +46,9 @@ class CheckSettings:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and the
+# checks make ten verdicts a message.
+@dataclass(slots=True)
 class Verdict:
     """One check's answer about one event: flagged or not, and why."""
 
