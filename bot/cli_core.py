@@ -155,6 +155,7 @@ async def cmd_console(args) -> int:
 # -- run -------------------------------------------------------------------------
 async def cmd_run(args) -> int:
     from bot.cli import CliError
+    from bot.gctune import tune_for_service
     from bot.runner import build_adapters
 
     app = await open_app(args, require_secrets=True)
@@ -178,6 +179,7 @@ async def cmd_run(args) -> int:
         loop.add_signal_handler(sig, stop.set)
     STDERR.print(f"communitybot running: {', '.join(a.platform for a in adapters)} (Ctrl-C to stop)")
     await app.start()
+    tune_for_service()
     waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(app.stop_requested.wait())]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for w in waiters:
