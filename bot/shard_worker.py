@@ -98,6 +98,8 @@ class Worker:
         self.index = init["index"]
         app = self.app = await App.create(init["config"], init["url"])
         app.shard_index, app.shard_count = init["index"], init["count"]
+        if init["count"] > 1 and app.store.dialect == "sqlite" and os.environ.get("CB_NOLOCK") is None:
+            app.store.writes.share_with_processes(_lock_path(init["url"]))
         if init.get("bare"):
             app.pipeline.steps = []
         for platform in init["platforms"]:
@@ -155,6 +157,7 @@ class Worker:
             "worker": self.index, "pid": os.getpid(), "cpu": time.process_time(),
             "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             "rounds": writes.rounds if writes else 0, "items": writes.items if writes else 0,
+            "leads_scheduler": bool(self.app and getattr(self.app.services.get("scheduler"), "leading", False)),
         }
 
     async def shutdown(self, notify: bool) -> None:
@@ -172,6 +175,13 @@ class Worker:
             if not fut.done():
                 fut.set_exception(ChannelClosed("shard stopping"))
         await self.chan.close()
+
+
+def _lock_path(url: str) -> str:
+    """The writers' lock file beside a SQLite database file."""
+    from sqlalchemy.engine import make_url
+
+    return f"{make_url(url).database}-writer.lock"
 
 
 def _portable(exc: BaseException) -> BaseException:

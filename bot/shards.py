@@ -137,7 +137,10 @@ class Shards:
     async def _spawn(self, index: int) -> _Shard:
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+        # This checkout first, then the parent's own import path: the pickled config may
+        # name settings classes from modules only the parent's path finds.
+        paths = dict.fromkeys([str(ROOT), *(p for p in sys.path if p and os.path.isdir(p))])
+        env["PYTHONPATH"] = os.pathsep.join(paths)
         env["COMMUNITYBOT_SHARD_LOG"] = f"{self.log_level}:{self.log_format}"
         code = f"import sys; from bot.shard_worker import main; sys.exit(main({theirs.fileno()}))"
         try:
