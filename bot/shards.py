@@ -49,10 +49,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FORWARDED = frozenset({"send", "act", "is_admin"})
 
 
-def shard_of(platform: str, group_id: str, count: int) -> int:
-    """The worker index of a group: CRC-32 of platform and id, so every process and
-    every restart agrees (Python's `hash()` of a str is salted per process)."""
-    return zlib.crc32(f"{platform}\x00{group_id}".encode()) % count
+def shard_of(platform: str, group_id: str, count: int, community: str | None = None) -> int:
+    """The worker index of a group: CRC-32 of platform and id (or of its configured
+    community's id, so a community's chats share one worker and its in-memory caches),
+    so every process and every restart agrees (Python's `hash()` of a str is salted)."""
+    key = f"community\x00{community}" if community else f"{platform}\x00{group_id}"
+    return zlib.crc32(key.encode()) % count
 
 
 class WorkerDied(RuntimeError):
@@ -111,6 +113,11 @@ class Shards:
         self.error: str | None = None
         self._ids = itertools.count(1)
         self._calls: set[asyncio.Task] = set()
+        self._community = {m: c.id for c in config.communities for m in c.members}
+
+    def shard_for(self, platform: str, group_id: str) -> int:
+        """The worker that handles this group's events (see `shard_of`)."""
+        return shard_of(platform, group_id, self.count, self._community.get((platform, group_id)))
 
     def add_adapter(self, adapter: Adapter) -> None:
         """Attach a real adapter; workers reach it through their proxies."""
@@ -170,7 +177,7 @@ class Shards:
         """The adapters' sink: route `event` to its group's worker and return once that
         worker has handled it. Raises `WorkerDied` if the worker is gone (so the event
         is not acknowledged and the platform delivers it again later)."""
-        shard = self.shards[shard_of(event.platform, event.group_id, self.count)]
+        shard = self.shards[self.shard_for(event.platform, event.group_id)]
         if shard.dead:
             raise WorkerDied(shard.dead)
         if event.raw is not None:

@@ -136,3 +136,16 @@ async def test_a_killed_worker_is_reported_and_the_others_go_on(tmp_path, caplog
     assert shards.shards[0].proc.returncode == 0
     keys = {k for _, k in await stored_keys(url)}
     assert {f"msg:{on1}-1", f"msg:{on0}-1"} <= keys and f"msg:{on1}-2" not in keys
+
+
+def test_a_communitys_chats_share_one_worker():
+    from bot.config import load_config_text
+
+    cfg = load_config_text('[[communities]]\nid = "course"\ntelegram = [-1001, -1002, -1003, -1004]\ndiscord = ["77"]\n',
+                           require_secrets=False)
+    shards = Shards(cfg, "sqlite:///unused.db", 4)
+    members = [("telegram", "-1001"), ("telegram", "-1002"), ("telegram", "-1003"), ("telegram", "-1004"), ("discord", "77")]
+    assert len({shards.shard_for(p, g) for p, g in members}) == 1
+    # Chats outside any community spread by their own ids, the same in every process.
+    assert {shards.shard_for("telegram", str(-2000 - i)) for i in range(40)} == {0, 1, 2, 3}
+    assert shards.shard_for("telegram", "-2001") == shard_of("telegram", "-2001", 4)
