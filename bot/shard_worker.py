@@ -74,6 +74,7 @@ class Worker:
         self._call_ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
         self._seq = itertools.count(1)
+        self._unacked = 0
 
     async def call(self, platform: str, method: str, *args: Any) -> Any:
         """Run `method(*args)` on the parent's adapter for `platform`; its result."""
@@ -126,8 +127,16 @@ class Worker:
                 stopping = True
                 break
         if not stopping:
+            # Nobody will answer the adapter calls in flight: fail them, so the turns
+            # waiting on them finish (their writes are still flushed below).
             log.warning("shard %d: the parent went away; stopping", self.index)
+            self._fail_calls()
         await self.shutdown(notify=stopping)
+
+    def _fail_calls(self) -> None:
+        for fut in self._calls.values():
+            if not fut.done():
+                fut.set_exception(ChannelClosed("the shard parent is gone"))
 
     async def _handle(self, eid: int, event, seq: int) -> None:
         t0 = time.process_time()
@@ -148,7 +157,7 @@ class Worker:
         try:
             self.chan.send(msg)
         except ChannelClosed:
-            log.warning("shard %d: the parent is gone; could not acknowledge event %s", self.index, msg[1])
+            self._unacked += 1
 
     def stats(self) -> dict:
         """CPU, memory and group-commit figures of this process."""
@@ -166,14 +175,15 @@ class Worker:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self.app is not None:
             await self.app.stop()
+        if self._unacked:
+            log.warning("shard %d: %d events were handled after the parent went away; they are stored, and "
+                        "count once when the platform delivers them again", self.index, self._unacked)
         if notify:
             try:
                 self.chan.send(("stopped", self.stats()))
             except ChannelClosed:
                 pass
-        for fut in self._calls.values():
-            if not fut.done():
-                fut.set_exception(ChannelClosed("shard stopping"))
+        self._fail_calls()
         await self.chan.close()
 
 
