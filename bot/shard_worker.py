@@ -99,7 +99,7 @@ class Worker:
         self.index = init["index"]
         app = self.app = await App.create(init["config"], init["url"])
         app.shard_index, app.shard_count = init["index"], init["count"]
-        if init["count"] > 1 and app.store.dialect == "sqlite" and os.environ.get("CB_NOLOCK") is None:
+        if init["count"] > 1 and app.store.dialect == "sqlite":
             app.store.writes.share_with_processes(_lock_path(init["url"]))
         if init.get("bare"):
             app.pipeline.steps = []
