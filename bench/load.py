@@ -53,6 +53,10 @@ from storage.store import EventStore  # noqa: E402
 #: Messages in flight at most (a bot's update queue is bounded too).
 CONCURRENCY = 256
 
+#: Seconds of cold start (first sights of 500 members and 50 groups) that the "after
+#: warm-up" p99 leaves out; the plain p99 covers every message.
+WARM = 5.0
+
 WORDS = ("capstone rubric pandas regression notebook lecture deadline slides dataset plot model feature "
          "cluster survey interview portfolio matrix gradient python SQL join index query chart metric "
          "数据 模型 作业 课件 面试 项目 图表 指标 данные модель задание лекция").split()
@@ -102,6 +106,7 @@ async def run(url: str, rate: int, seconds: float, bare: bool, concurrency: int 
     total = int(rate * seconds)
     t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     lat: list[float] = []
+    warm: list[float] = []  # messages due after the first WARM seconds (cold start excluded)
     slots = asyncio.Semaphore(concurrency)
     running: set[asyncio.Task] = set()
     peak = 0
@@ -110,6 +115,8 @@ async def run(url: str, rate: int, seconds: float, bare: bool, concurrency: int 
         async with slots:
             await fake.inject(e)
         lat.append(time.perf_counter() - due)
+        if due - start >= WARM:
+            warm.append(lat[-1])
 
     start = time.perf_counter()
     cpu0 = time.process_time()
@@ -158,10 +165,12 @@ async def run(url: str, rate: int, seconds: float, bare: bool, concurrency: int 
     else:
         await app.stop()
     lat.sort()
+    warm.sort()
     return {
         "sent": total, "stored": stored, "distinct": distinct, "elapsed": elapsed, "done": len(lat),
         "p50": lat[len(lat) // 2] * 1000, "p99": lat[int(len(lat) * 0.99)] * 1000, "max": lat[-1] * 1000,
         "peak": peak, "cpu_ms": 1000 * cpu / total, "per_round": items / rounds if rounds else 0.0,
+        "warm_p99": warm[int(len(warm) * 0.99)] * 1000 if warm else float("nan"),
         "mem_mb": mem_kb / 1024, "parent_cpu_ms": 1000 * parent_cpu / total,
     }
 
@@ -185,7 +194,7 @@ def main() -> None:
             results[label] = r
             shard_note = f" ({r['parent_cpu_ms']:.2f} in the parent), {args.workers} workers" if args.workers > 1 else ""
             print(f"{label}: offered {args.rate}/s for {args.seconds:.0f} s → {r['done'] / r['elapsed']:,.0f} msg/s; "
-                  f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, max {r['max']:.1f} ms; "
+                  f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms (after the first {WARM:.0f} s: {r['warm_p99']:.2f} ms), max {r['max']:.1f} ms; "
                   f"stored {r['stored']:,}/{r['sent']:,} distinct {r['distinct']:,} → {ok} "
                   f"(≤ {r['peak']} in flight, {r['per_round']:.1f} writes per commit, {r['cpu_ms']:.2f} ms CPU per message"
                   f"{shard_note}; peak memory {r['mem_mb']:.0f} MB)", flush=True)
