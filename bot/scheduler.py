@@ -312,7 +312,8 @@ class Scheduler:
         except Exception:
             # Start anyway (the database may be away): the resync job catches up later.
             log.exception("scheduler catch-up at start failed; retrying every 10 minutes")
-        self._needs_aps = cfg.enabled and not isinstance(self.app.clock, FakeClock)
+        # Shard workers other than the primary never lead, so they need no timers.
+        self._needs_aps = cfg.enabled and not isinstance(self.app.clock, FakeClock) and getattr(self.app, "primary", True)
         if self._needs_aps:
             self.start_apscheduler()
         self.started = True
