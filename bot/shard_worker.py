@@ -107,7 +107,16 @@ class Worker:
             app.add_adapter(ProxyAdapter(platform, self))
         await app.start()
         self.chan.send(("ready", self.index, os.getpid()))
-        stopping = False
+        # Reading goes on during the shutdown: turns still in flight wait for the
+        # parent's answers to their sends.
+        stop = asyncio.Event()
+        reader = asyncio.create_task(self._read(stream, stop))
+        await stop.wait()
+        parent_gone = reader.done()
+        await self.shutdown(notify=not parent_gone)
+        reader.cancel()
+
+    async def _read(self, stream, stop: asyncio.Event) -> None:
         async for msg in stream:
             kind = msg[0]
             if kind == "event":
@@ -124,14 +133,13 @@ class Worker:
             elif kind == "stats":
                 self.chan.send(("stats", msg[1], self.stats()))
             elif kind == "stop":
-                stopping = True
-                break
-        if not stopping:
-            # Nobody will answer the adapter calls in flight: fail them, so the turns
-            # waiting on them finish (their writes are still flushed below).
+                stop.set()
+        # Nobody will answer the adapter calls in flight: fail them, so the turns
+        # waiting on them finish (their writes are still flushed).
+        if not stop.is_set():
             log.warning("shard %d: the parent went away; stopping", self.index)
-            self._fail_calls()
-        await self.shutdown(notify=stopping)
+        self._fail_calls()
+        stop.set()
 
     def _fail_calls(self) -> None:
         for fut in self._calls.values():

@@ -95,24 +95,24 @@ async def test_groups_are_sharded_stored_once_and_answered(db_url):
         assert [k for gid, k in keys if gid == g and k.startswith("msg:")][:10] == [f"msg:{g}-{i}" for i in range(10)]
 
 
-async def test_stop_flushes_everything_acknowledged(tmp_path):
+async def test_stop_finishes_events_in_flight_and_flushes(tmp_path):
     url = f"sqlite:///{tmp_path / 'stop.db'}"
     shards, fake = await start(url)
     groups = groups_on_both()
-    acked = []
-
-    async def one(e: Event) -> None:
-        await fake.inject(e)
-        acked.append(e.key)
-
-    tasks = [asyncio.create_task(one(message(g, i))) for i in range(20) for g in groups]
-    await asyncio.sleep(0)  # some are in flight as the parent stops
+    events = [message(g, i) for i in range(20) for g in groups]
+    # Commands too: their replies need the parent while the workers are stopping.
+    events += [message(g, 100, text_="/help") for g in groups]
+    tasks = [asyncio.create_task(fake.inject(e)) for e in events]
+    await asyncio.sleep(0)  # all sent to the workers, none handled yet, as the parent stops
     await asyncio.wait_for(shards.stop(), GUARD)
-    await asyncio.gather(*tasks, return_exceptions=True)
+    results = await asyncio.gather(*tasks, return_exceptions=True)
     assert shards.error is None
     assert all(s.proc.returncode == 0 for s in shards.shards)
-    stored = {k for _, k in await stored_keys(url)}
-    assert set(acked) <= stored and acked
+    assert all(not isinstance(r, BaseException) and r.new for r in results)  # every one acknowledged
+    assert [r.replies for r in results[-len(groups):]] == [1] * len(groups)
+    assert sorted(r.group_id for r in fake.sent if r.text.startswith("Commands")) == sorted(groups)
+    stored = [k for _, k in await stored_keys(url)]
+    assert sorted(stored) == sorted(e.key for e in events)
 
 
 async def test_a_killed_worker_is_reported_and_the_others_go_on(tmp_path, caplog):
