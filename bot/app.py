@@ -59,6 +59,9 @@ class App:
         self.fatal: str | None = None
         self._stop_requested: asyncio.Event | None = None
         self.on_stop: list = []
+        #: This process's place among shard workers (`bot.shards`); (0, 1) when alone.
+        self.shard_index = 0
+        self.shard_count = 1
         for name in FEATURES:
             importlib.import_module(name).install(self)
 
@@ -69,6 +72,12 @@ class App:
         url = db_url or config.database.url
         store = await EventStore.open(url)
         return cls(config, store, clock)
+
+    @property
+    def primary(self) -> bool:
+        """Whether this process runs the once-per-bot work (scheduled posts, summaries,
+        health and web servers): always when alone, worker 0 among shard workers."""
+        return self.shard_index == 0
 
     def add_adapter(self, adapter: Adapter) -> None:
         """Attach an adapter; its events go through this app's pipeline."""

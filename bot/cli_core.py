@@ -171,6 +171,9 @@ async def cmd_run(args) -> int:
             "(see config.example.toml). To try the bot without a token, run `communitybot console` "
             "or `communitybot demo`."
         )
+    workers = app.config.section("bot").workers
+    if workers > 1:
+        return await _run_sharded(app, adapters, workers, args)
     for a in adapters:
         app.add_adapter(a)
     stop = asyncio.Event()
@@ -194,6 +197,42 @@ async def cmd_run(args) -> int:
         STDERR.print(f"communitybot: shutdown took longer than {timeout:.0f} s; exiting anyway")
         return 1
     return 3 if app.fatal else 0
+
+
+async def _run_sharded(app: App, adapters: list, workers: int, args) -> int:
+    """`run` with `[bot] workers` > 1: this process keeps the adapters and routes each
+    group's events to one of `workers` processes (`bot.shards`). `app` here only serves
+    the adapters' hooks (group moves, slash command names); the workers do the rest."""
+    from bot.shards import Shards
+
+    shards = Shards(app.config, app.store.url, workers, log_level=getattr(args, "log_level", None),
+                    log_format=getattr(args, "log_format", "text") or "text")
+    for a in adapters:
+        shards.add_adapter(a)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    timeout = app.config.section("bot").shutdown_timeout
+    try:
+        await shards.start()
+    except Exception as exc:
+        await app.store.close()
+        STDERR.print(f"communitybot: the worker processes did not start: {shards.error or exc!r}")
+        return 1
+    STDERR.print(f"communitybot running: {', '.join(a.platform for a in adapters)} in {workers} worker processes (Ctrl-C to stop)")
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(shards.failed.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for w in waiters:
+        w.cancel()
+    if shards.error:
+        STDERR.print(f"communitybot: {shards.error}; stopping the others cleanly.")
+    STDERR.print("communitybot: stopping (finishing events in flight)…")
+    try:
+        await shards.stop(timeout)
+    finally:
+        await app.store.close()
+    return 1 if shards.error else 0
 
 
 # -- db --------------------------------------------------------------------------

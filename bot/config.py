@@ -45,11 +45,14 @@ class BotSettings:
     timezone: str = setting("UTC", "Time zone for showing and scheduling times (IANA name).")
     name: str = setting("communitybot", "The bot's name in help texts.")
     shutdown_timeout: float = setting(20.0, "Seconds `run` waits for events in flight on SIGTERM before it gives up.")
+    workers: int = setting(1, "Worker processes for `run`: above 1, groups are sharded over that many processes on the same database (one core each); 1 handles everything in one process.")
 
     def check(self) -> str | None:
         """Language must be one we have texts for; the time zone must exist."""
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+        if not 1 <= self.workers <= 64:
+            return f"key 'workers' must be 1-64, got {self.workers}"
         if self.language.replace("_", "-").lower() not in ("en", "zh-cn", "zh"):
             return f"key 'language' must be 'en' or 'zh-CN', got {self.language!r}"
         try:

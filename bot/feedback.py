@@ -274,6 +274,8 @@ def install(app: App) -> None:
     app.router.command("feedback", usage="/feedback TEXT", help_key="cmd.help.feedback")(_feedback_cmd)
 
     async def start(app_: App) -> None:
+        if not app_.primary:
+            return  # among shard workers, one sends the summaries
         app_.services["feedback_loop"] = asyncio.create_task(_summary_loop(app_))
 
     async def stop(app_: App) -> None:

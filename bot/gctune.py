@@ -14,7 +14,8 @@ far past 20 ms. Two changes, both standard for services:
   still found within 10,000 allocations; a full collection waits for 50 × 1,000 younger
   ones, minutes apart at 1,000 messages a second.
 
-Called by `communitybot run` and the load benchmark, not by tests or one-shot commands.
+Called by `communitybot run` (and each shard worker) and the load benchmark, not by
+tests or one-shot commands.
 """
 
 from __future__ import annotations

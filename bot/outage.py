@@ -47,6 +47,15 @@ class SpoolKeeper:
         self.listeners: list[Callable[[App, str, str], Awaitable[None]]] = []
 
     def _path(self) -> Path:
+        path = self._base_path()
+        index = getattr(self.app, "shard_index", 0)
+        if index:
+            # Shard workers (`bot.shards`) each keep a spool of their own: one file, one
+            # writer, read back in order by the process that wrote it.
+            path = path.with_name(f"{path.stem}.w{index}{path.suffix}")
+        return path
+
+    def _base_path(self) -> Path:
         db = self.app.config.section("database")
         if db.spool_path:
             return Path(db.spool_path)

@@ -167,7 +167,11 @@ class Scheduler:
     async def lead(self, now: datetime | None = None) -> bool:
         """Whether this process runs the jobs: on PostgreSQL the one holding the advisory
         lock (`storage.leader`), retried every `standby_seconds` by the others; on SQLite
-        always. Each occurrence is claimed under a unique key as well."""
+        always; among shard workers (`bot.shards`) only the primary, since on SQLite
+        every process would lead. Each occurrence is claimed under a unique key as well."""
+        if not getattr(self.app, "primary", True):
+            self.leading = False
+            return False
         lock = self.lock
         if lock.held and await lock.check():
             self.leading = True
@@ -308,7 +312,8 @@ class Scheduler:
         except Exception:
             # Start anyway (the database may be away): the resync job catches up later.
             log.exception("scheduler catch-up at start failed; retrying every 10 minutes")
-        self._needs_aps = cfg.enabled and not isinstance(self.app.clock, FakeClock)
+        # Shard workers other than the primary never lead, so they need no timers.
+        self._needs_aps = cfg.enabled and not isinstance(self.app.clock, FakeClock) and getattr(self.app, "primary", True)
         if self._needs_aps:
             self.start_apscheduler()
         self.started = True

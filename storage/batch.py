@@ -85,6 +85,15 @@ class WriteQueue:
         #: Rounds committed and items written, for tests and the benchmark.
         self.rounds = 0
         self.items = 0
+        #: Set by `share_with_processes` when several processes write one SQLite file.
+        self._xlock: ProcessLock | None = None
+
+    def share_with_processes(self, lock_path: str) -> None:
+        """Several processes write this SQLite file (shard workers): take a file lock
+        around each round's transaction. SQLite's own busy handler polls with sleeps
+        of up to 100 ms, so two busy writers waste most of their time waiting; a
+        blocking `flock` hands the lock over the moment the holder releases it."""
+        self._xlock = ProcessLock(lock_path)
 
     # -- ways in -------------------------------------------------------------------
     async def append(self, event: Event) -> bool:
@@ -210,10 +219,16 @@ class WriteQueue:
         results: list[Any] = []
         try:
             prepared = await store.prepare_events([e for e, _ in events]) if events else None
-            async with store.engine.begin() as conn:
-                new = await store.write_events(conn, prepared) if prepared else []
-                for fn, _ in writes:
-                    results.append(await fn(conn))
+            if self._xlock is not None:
+                await self._xlock.acquire()
+            try:
+                async with store.engine.begin() as conn:
+                    new = await store.write_events(conn, prepared) if prepared else []
+                    for fn, _ in writes:
+                        results.append(await fn(conn))
+            finally:
+                if self._xlock is not None:
+                    self._xlock.release()
         except Exception:
             log.debug("a round of %d events and %d writes failed; retrying one by one", len(events), len(writes), exc_info=True)
             await self._one_by_one(events, writes)
@@ -292,3 +307,36 @@ def _statement(table: Table, cols: tuple[str, ...] | None):
             stmt = table.update().where(table.c.id == bindparam("_id")).values({c: bindparam(f"_v_{c}") for c in cols})
         _STATEMENTS[(table, cols)] = stmt
     return stmt
+
+
+class ProcessLock:
+    """An exclusive `flock` on a file, taken without blocking the event loop."""
+
+    def __init__(self, path: str) -> None:
+        import os
+
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def acquire(self) -> None:
+        """Take the lock: at once if free, else wait in a thread until it is."""
+        import fcntl
+
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, self.fd, fcntl.LOCK_EX))
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            # The thread still takes the lock later; give it back then, or every other
+            # writer would wait for this process forever.
+            waiting.add_done_callback(lambda f: None if f.cancelled() or f.exception() else self.release())
+            raise
+
+    def release(self) -> None:
+        """Give the lock up."""
+        import fcntl
+
+        fcntl.flock(self.fd, fcntl.LOCK_UN)

@@ -135,3 +135,40 @@ async def test_run_with_a_community_of_two_chats(tmp_path, fake):
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 60)
     assert proc.returncode == 0
+
+
+async def test_run_with_two_workers_shards_groups_and_stops_cleanly(tmp_path, fake):
+    """`[bot] workers = 2`: the parent polls the fake Bot API, the workers store and
+    answer; every update stored once, a command answered once, SIGTERM stops all."""
+    import sqlite3
+
+    from telegram_harness import until
+
+    cfg = config(tmp_path, fake, '[bot]\nworkers = 2\n[moderation]\nmode = "observe"\n')
+    db = tmp_path / "w.db"
+    n = 30
+    ids = [await fake.push(message={"message_id": 2000 + i, "date": 1764072000 + i, "chat": group(GROUP - i % 5, "G"),
+                                    "from": PEOPLE["alice"], "text": f"sharded message {i}"}) for i in range(n)]
+
+    def stored() -> list[str]:
+        try:
+            with sqlite3.connect(db) as conn:
+                return [r[0] for r in conn.execute("select text from events")]
+        except sqlite3.OperationalError:
+            return []  # not migrated yet
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RUNCLI_TOKEN": fake.token}
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", "--config", str(cfg), "--db", f"sqlite:///{db}",
+                                                cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE)
+    try:
+        await until(lambda: fake.offsets and max(fake.offsets) > ids[-1], "all updates acknowledged", tries=12000)
+        await fake.push(message={"message_id": 5000, "date": 1764079999, "chat": group(GROUP, "G"),
+                                 "from": PEOPLE["bob"], "text": "/ping"})
+        await until(lambda: [c for c in fake.called("sendMessage") if c.params["text"] == "pong"], "the answer", tries=12000)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()
+    assert "2 worker processes" in err.decode()
+    assert [c.params["text"] for c in fake.called("sendMessage")].count("pong") == 1
+    assert sorted(stored()) == sorted([f"sharded message {i}" for i in range(n)] + ["/ping"])
