@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,8 +94,14 @@ def test_demo_runs_without_network_or_config(tmp_path):
     # The community section: after /link, one line for the person and one balance.
     section = r.stdout[r.stdout.index("kai_dev on Discord: /top points all"):]
     after = section[section.index("maria_l on Discord: /link"):]
-    assert "Telegram + Discord" in section and "1. maria_l — 50" in after
-    assert "One balance across your linked accounts: Telegram 46 · Discord 4." in after
+    assert "Telegram + Discord" in section
+    # The sample's last week ends at the time the demo runs (never a message from the
+    # future), so the figures vary with the day; how they add up does not.
+    before = section[:section.index("maria_l on Discord: /link")]
+    telegram_alone = int(re.search(r"\d+\. Dr\. Maria Lopez — (\d+)", before).group(1))
+    merged = int(re.search(r"1\. maria_l — (\d+)", after).group(1))
+    tg, dc = map(int, re.search(r"One balance across your linked accounts: Telegram (\d+) · Discord (\d+)\.", after).groups())
+    assert tg == telegram_alone and dc > 0 and merged == tg + dc
 
 
 def test_report_on_a_group_with_no_interests_yet(tmp_path):
