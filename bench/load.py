@@ -109,6 +109,7 @@ async def run(url: str, rate: int, seconds: float, bare: bool, concurrency: int 
     t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     lat: list[float] = []
     warm: list[float] = []  # messages due after the first WARM seconds (cold start excluded)
+    per_second: dict[int, list[float]] = {}  # second of the run a message was due in → latencies
     slots = asyncio.Semaphore(concurrency)
     running: set[asyncio.Task] = set()
     peak = 0
@@ -117,6 +118,7 @@ async def run(url: str, rate: int, seconds: float, bare: bool, concurrency: int 
         async with slots:
             await fake.inject(e)
         lat.append(time.perf_counter() - due)
+        per_second.setdefault(int(due - start), []).append(lat[-1])
         if due - start >= WARM:
             warm.append(lat[-1])
 
@@ -174,6 +176,7 @@ async def run(url: str, rate: int, seconds: float, bare: bool, concurrency: int 
         "peak": peak, "cpu_ms": 1000 * cpu / total, "per_round": items / rounds if rounds else 0.0,
         "warm_p99": warm[int(len(warm) * 0.99)] * 1000 if warm else float("nan"),
         "mem_mb": mem_kb / 1024, "parent_cpu_ms": 1000 * parent_cpu / total,
+        "timeline": [(sec, sorted(v)[int(len(v) * 0.99)] * 1000, max(v) * 1000) for sec, v in sorted(per_second.items())],
     }
 
 
@@ -185,6 +188,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=CONCURRENCY, help="messages handled at once at most")
     ap.add_argument("--workers", type=int, default=1,
                     help="shard worker processes (bot.shards); 1 = the bot in this process, as before")
+    ap.add_argument("--timeline", action="store_true", help="also print each second's p99 and max latency (by due time)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         runs = [("full bot", False)] if args.db else [("bare pipeline (reference)", True), ("full bot", False)]
@@ -200,6 +204,8 @@ def main() -> None:
                   f"stored {r['stored']:,}/{r['sent']:,} distinct {r['distinct']:,} → {ok} "
                   f"(≤ {r['peak']} in flight, {r['per_round']:.1f} writes per commit, {r['cpu_ms']:.2f} ms CPU per message"
                   f"{shard_note}; peak memory {r['mem_mb']:.0f} MB)", flush=True)
+            if args.timeline:
+                print("  second: p99 / max ms  " + "  ".join(f"{sec}: {p99:.0f}/{mx:.0f}" for sec, p99, mx in r["timeline"]), flush=True)
     if len(results) == 2:
         bare, full = results["bare pipeline (reference)"], results["full bot"]
         print(f"full bot / bare pipeline: throughput {full['done'] / full['elapsed'] / (bare['done'] / bare['elapsed']):.2f}, "

@@ -17,7 +17,7 @@ from adapters.base import Action, Reply
 from bot import i18n
 from bot.logs import bind_event
 from bot.outage import SpoolKeeper, is_db_down
-from storage.batch import DEFERRING
+from storage.batch import DEFERRING, TurnWrites
 from storage.events import Event, EventKind
 from storage.store import GroupInfo
 
@@ -83,12 +83,13 @@ class Pipeline:
     async def _handle(self, event: Event) -> Turn:
         # Steps' non-critical writes (audit rows, trust counters) join the next group
         # commit; the barrier below makes them durable before the event is acknowledged.
-        token = DEFERRING.set(True)
+        writes = TurnWrites()
+        token = DEFERRING.set(writes)
         try:
             turn = await self._steps(event)
         finally:
             DEFERRING.reset(token)
-        await self.app.store.writes.barrier()
+        await self.app.store.writes.barrier(writes)
         return turn
 
     async def _steps(self, event: Event) -> Turn:

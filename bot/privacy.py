@@ -208,21 +208,10 @@ async def _retention_job(app: App, group: GroupInfo, s, fire: datetime) -> str:
     return f"{n} texts blanked"
 
 
-async def _sync_retention(app: App, group: GroupInfo, now: datetime) -> None:
-    """Write (or disable) the group's daily retention schedule from its settings."""
-    from bot.scheduler import scheduler_of
-
-    sched = scheduler_of(app)
+async def _sync_retention(app: App, group: GroupInfo) -> list[tuple]:
+    """The group's daily retention schedule from its settings (or disabled)."""
     cfg: PrivacySettings = await app.settings("privacy", group)
-    job_id = f"privacy_retention:{group.pk}"
-    spec, on = {"hour": cfg.retention_hour, "minute": 30}, cfg.retention_days > 0
-    old = await sched.agenda.schedule(job_id)
-    if old and old.spec == spec and old.enabled == on:
-        return
-    if old is None and not on:
-        return
-    await sched.agenda.put_schedule(job_id, group.pk, "privacy_retention", "cron", spec, "UTC", None, 6 * 3600.0, now.timestamp(), enabled=on)
-    await sched.refresh(job_id)
+    return [("privacy_retention", {"hour": cfg.retention_hour, "minute": 30}, cfg.retention_days > 0, "UTC", 6 * 3600.0)]
 
 
 def install(app: App) -> None:
@@ -239,6 +228,7 @@ def install(app: App) -> None:
     sched = scheduler_of(app)
     sched.handler("privacy_retention")(_retention_job)
     sched.group_syncs.append(_sync_retention)
+    sched.optional_kinds.add("privacy_retention")
 
 
 async def demo(app: App, group: GroupInfo, out) -> None:

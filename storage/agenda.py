@@ -229,15 +229,23 @@ class Agenda:
         payload: dict | None, grace: float, now: float, enabled: bool = True,
     ) -> None:
         """Create or update a schedule by its stable job id."""
+        stmt = self.schedule_upsert(job_id, group_pk, kind, trigger, spec, timezone, payload, grace, now, enabled)
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    def schedule_upsert(
+        self, job_id: str, group_pk: int, kind: str, trigger: str, spec: dict, timezone: str,
+        payload: dict | None, grace: float, now: float, enabled: bool = True,
+    ):
+        """The statement `put_schedule` runs, for a caller that batches several in one
+        transaction (a group's first sight writes all its schedules at once)."""
         values = {
             "group_pk": group_pk, "kind": kind, "trigger": trigger, "spec": json.dumps(spec, sort_keys=True),
             "timezone": timezone, "payload": json.dumps(payload or {}, sort_keys=True), "grace": grace,
             "enabled": enabled, "updated_ts": now,
         }
         stmt = self._insert(Schedule.__table__).values(job_id=job_id, created_ts=now, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=["job_id"], set_=values)
-        async with self.engine.begin() as conn:
-            await conn.execute(stmt)
+        return stmt.on_conflict_do_update(index_elements=["job_id"], set_=values)
 
     async def disable_schedules(self, prefix: str) -> int:
         """Disable every schedule whose job id starts with `prefix`."""

@@ -62,9 +62,24 @@ ROUND_GAP = 0.001
 #: at most this long for its round, and the rounds of a busy second fold ~200 events.
 ROUND_EVERY = 0.005
 
-#: True while the pipeline handles an event: writes that may be deferred are, because
-#: the pipeline waits for `barrier()` before acknowledging the event.
-DEFERRING: ContextVar[bool] = ContextVar("communitybot_deferring", default=False)
+class TurnWrites:
+    """What one pipeline turn queued: per queue, the sequence number of its last write,
+    so the turn's barrier waits for its own writes, not for the writes other turns
+    queued meanwhile (which cost a whole extra round of latency for every event that
+    wrote nothing, or whose writes were already in a round)."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: dict[WriteQueue, int] = {}
+
+    def __bool__(self) -> bool:
+        return True
+
+
+#: Set (to the turn's `TurnWrites`) while the pipeline handles an event: writes that may
+#: be deferred are, because the pipeline waits for `barrier()` before acknowledging it.
+DEFERRING: ContextVar[TurnWrites | bool] = ContextVar("communitybot_deferring", default=False)
 
 
 class WriteQueue:
@@ -117,6 +132,7 @@ class WriteQueue:
         """Queue one row for `table`; a round inserts a table's rows with one executemany."""
         self._inserts.setdefault(table, []).append(row)
         self._queued += 1
+        self._mark()
         self._kick()
 
     def defer_update(self, table: Table, row_id: Any, values: dict) -> None:
@@ -128,14 +144,17 @@ class WriteQueue:
         else:
             self._updates[key] = dict(values)
         self._queued += 1
+        self._mark()
         self._kick()
 
-    async def barrier(self) -> None:
-        """Return once every write queued before this call is committed (or failed)."""
-        if self._done >= self._queued:
+    async def barrier(self, turn: TurnWrites | None = None) -> None:
+        """Return once every write queued before this call is committed (or failed);
+        with `turn`, once every write that turn queued is."""
+        target = self._queued if turn is None else turn.last.get(self, 0)
+        if self._done >= target:
             return
         fut = asyncio.get_running_loop().create_future()
-        self._waiters.append((self._queued, fut))
+        self._waiters.append((target, fut))
         self._kick()
         await fut
 
@@ -158,7 +177,13 @@ class WriteQueue:
     def _push(self, fn: Write, fut: asyncio.Future | None) -> None:
         self._writes.append((fn, fut))
         self._queued += 1
+        self._mark()
         self._kick()
+
+    def _mark(self) -> None:
+        turn = DEFERRING.get()
+        if isinstance(turn, TurnWrites):
+            turn.last[self] = self._queued
 
     def _kick(self) -> None:
         if self._task is None or self._task.done():

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from adapters.fake import FakeAdapter
 from bot.app import App
 from bot.config import load_config
-from storage.batch import DEFERRING
+from storage.batch import DEFERRING, TurnWrites
 from storage.events import Event, EventKind
 from storage.models import AuditEntry
 from storage.moderation import ModerationStore, ModFlag
@@ -150,3 +150,26 @@ async def test_acknowledged_means_durable_with_its_derived_writes(db_url):
             await probe.close()
     finally:
         await app.stop()
+
+
+async def test_a_turns_barrier_waits_for_its_own_writes_only(store):
+    g = await store.ensure_group("fake", "g1", "G")
+    mine, other = TurnWrites(), TurnWrites()
+    await store.writes.barrier(mine)  # nothing queued by the turn: returns at once
+    token = DEFERRING.set(other)
+    try:
+        await store.audit(g.pk, "test", "other turn's write", {})
+    finally:
+        DEFERRING.reset(token)
+    # A turn that queued nothing does not wait for another turn's pending write...
+    await store.writes.barrier(mine)
+    assert store.writes.pending == 1
+    token = DEFERRING.set(mine)
+    try:
+        await store.audit(g.pk, "test", "my write", {})
+    finally:
+        DEFERRING.reset(token)
+    # ...and once it queued one, its barrier returns only when that write is committed.
+    await store.writes.barrier(mine)
+    assert store.writes.pending == 0
+    assert {e["action"] for e in await store.audit_log(g.pk)} >= {"other turn's write", "my write"}
