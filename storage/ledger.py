@@ -130,19 +130,17 @@ class Ledger(RewardsMixin):
         """Append rows (member_id, amount, reason, key, ref_message_id, actor, note) in
         one transaction, skipping keys already present; returns the keys written."""
         values = [{"group_pk": group_pk, "ts": ts, **r} for r in rows]
+        if self.writes is not None:
+            # Folded with other turns' ledger rows into one statement per round.
+            return {k for _, k in await self.writes.insert_returning(LedgerEntry.__table__, values, ("group_pk", "key"))}
         stmt = (
             self._insert(LedgerEntry.__table__)
             .on_conflict_do_nothing(index_elements=["group_pk", "key"])
             .returning(LedgerEntry.__table__.c.key)
         )
 
-        async def write(conn) -> set[str]:
-            return {k for (k,) in (await conn.execute(stmt, values)).all()}
-
-        if self.writes is not None:
-            return await self.writes.run(write)
         async with self.engine.begin() as conn:
-            return await write(conn)
+            return {k for (k,) in (await conn.execute(stmt, values)).all()}
 
     async def _sum(self, conn, group_pk: int, member_id: str, xp: bool, accounts: Accounts | None = None) -> int:
         t = LedgerEntry.__table__

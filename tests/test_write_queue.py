@@ -173,3 +173,32 @@ async def test_a_turns_barrier_waits_for_its_own_writes_only(store):
     await store.writes.barrier(mine)
     assert store.writes.pending == 0
     assert {e["action"] for e in await store.audit_log(g.pk)} >= {"other turn's write", "my write"}
+
+
+async def test_ledger_rows_of_concurrent_turns_share_one_statement(store):
+    from storage.ledger import Ledger, LedgerEntry
+
+    g = await store.ensure_group("fake", "g1", "G")
+    led = Ledger(store.engine, store.writes)
+    statements = []
+    from sqlalchemy import event as sa_event
+
+    def count(conn, cursor, statement, params, context, executemany):
+        if "points_ledger" in statement and statement.lstrip().upper().startswith("INSERT"):
+            statements.append(statement)
+
+    sa_event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    rows = lambda m, keys: [{"member_id": m, "amount": 1, "reason": "message", "key": k, "ref_message_id": None, "actor": None, "note": ""} for k in keys]  # noqa: E731
+    got = await asyncio.gather(
+        led.add_many(g.pk, rows("a", ["k1", "k2"]), 1.0),
+        led.add_many(g.pk, rows("b", ["k3"]), 1.0),
+        led.add_many(g.pk, rows("c", ["k2", "k4"]), 1.0),  # k2: the earlier turn's row wins
+    )
+    sa_event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+    assert got == [{"k1", "k2"}, {"k3"}, {"k4"}]
+    assert len(statements) == 1, statements
+    # Written once, and a later turn finds its keys already there.
+    assert await led.add_many(g.pk, rows("a", ["k1", "k5"]), 2.0) == {"k5"}
+    async with store.engine.connect() as conn:
+        owners = dict((await conn.execute(select(LedgerEntry.key, LedgerEntry.member_id))).all())
+    assert owners == {"k1": "a", "k2": "a", "k3": "b", "k4": "c", "k5": "a"}
