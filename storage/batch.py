@@ -64,6 +64,10 @@ ROUND_GAP = 0.001
 #: at most this long for its round, and the rounds of a busy second fold ~200 events.
 ROUND_EVERY = 0.005
 
+#: True inside the writer's own task (a round): a write there must not wait for a round.
+IN_ROUND: ContextVar[bool] = ContextVar("communitybot_in_round", default=False)
+
+
 class TurnWrites:
     """What one pipeline turn queued: per queue, the sequence number of its last write,
     so the turn's barrier waits for its own writes, not for the writes other turns
@@ -213,6 +217,7 @@ class WriteQueue:
             self._task = asyncio.get_running_loop().create_task(self._rounds())
 
     async def _rounds(self) -> None:
+        IN_ROUND.set(True)  # this task's context only
         # One turn of the loop first, so handlers that are ready queue their writes too.
         await asyncio.sleep(0)
         first = True
