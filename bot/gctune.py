@@ -21,6 +21,11 @@ tests or one-shot commands.
 from __future__ import annotations
 
 import gc
+import logging
+import os
+import time
+
+log = logging.getLogger(__name__)
 
 #: (first generation, second, third): see the module docstring.
 THRESHOLDS = (10_000, 50, 1_000)
@@ -34,3 +39,24 @@ def tune_for_service() -> tuple[int, int, int]:
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
     return before
+
+
+def log_pauses(min_ms: float = 20.0) -> None:
+    """Log each collection that paused the process for `min_ms` or more (WARNING, with
+    its generation and objects collected). On when `COMMUNITYBOT_GC_LOG` is set: for
+    finding where latency spikes come from."""
+    started: list[float] = [0.0]
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        ms = 1000 * (time.perf_counter() - started[0])
+        if ms >= min_ms:
+            log.warning("gc: generation %d collection paused %.0f ms (%d collected)", info["generation"], ms, info["collected"])
+
+    gc.callbacks.append(callback)
+
+
+if os.environ.get("COMMUNITYBOT_GC_LOG"):
+    log_pauses()

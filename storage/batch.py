@@ -108,6 +108,8 @@ class WriteQueue:
         #: Rounds committed and items written, for tests and the benchmark.
         self.rounds = 0
         self.items = 0
+        self._conn: AsyncConnection | None = None
+        self._pool: object | None = None  # the pool `_conn` came from
         #: Set by `share_with_processes` when several processes write one SQLite file.
         self._xlock: ProcessLock | None = None
 
@@ -221,7 +223,7 @@ class WriteQueue:
         # One turn of the loop first, so handlers that are ready queue their writes too.
         await asyncio.sleep(0)
         first = True
-        while self._has_work():
+        while self._has_work() or await self._idle():
             # Clamped: a test harness may drive time.monotonic virtually (simcord
             # does), and a clock that jumps must not turn into a long sleep.
             wait = min(ROUND_EVERY, ROUND_EVERY - (_time.monotonic() - self._last_start))
@@ -247,6 +249,7 @@ class WriteQueue:
             try:
                 await self._round(events, writes)
             except BaseException as exc:  # cancelled mid-round: fail the callers, not hang them
+                self._conn = None  # in an unknown state: the next round takes a fresh one
                 for _, fut in events:
                     if not fut.done():
                         fut.set_exception(exc)
@@ -256,6 +259,35 @@ class WriteQueue:
                 self._release(upto)
                 raise
             self._release(upto)
+
+    async def _connection(self) -> AsyncConnection:
+        # Back-to-back rounds share one connection: checking one out of the pool and back
+        # in (with its reset) for every round cost more of the loop than its writes.
+        # A pool disposed of since (`engine.dispose()`: a reset after an outage) retires it
+        # too, as it does every pooled connection.
+        pool = self.store.engine.sync_engine.pool
+        if self._conn is not None and (self._conn.closed or self._pool is not pool):
+            await self.close()
+        if self._conn is None:
+            self._conn = await self.store.engine.connect()
+            self._pool = pool
+        return self._conn
+
+    async def _idle(self) -> bool:
+        # Nothing queued: the connection goes back to the pool (held only while rounds
+        # follow each other, so an idle bot holds none and a pool reset reaches all).
+        # True if writes came in meanwhile.
+        await self.close()
+        return self._has_work()
+
+    async def close(self) -> None:
+        """Give the writer's connection back (the store's `close`, and after a failed round)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:  # a broken connection: the pool discards it
+                log.debug("closing the writer's connection failed", exc_info=True)
 
     def _release(self, upto: int) -> None:
         self._done = max(self._done, upto)
@@ -276,7 +308,8 @@ class WriteQueue:
             if self._xlock is not None:
                 await self._xlock.acquire()
             try:
-                async with store.engine.begin() as conn:
+                conn = await self._connection()
+                async with conn.begin():
                     new = await store.write_events(conn, prepared) if prepared else []
                     for fn, _ in writes:
                         results.append(await fn(conn))
@@ -284,6 +317,7 @@ class WriteQueue:
                 if self._xlock is not None:
                     self._xlock.release()
         except Exception:
+            await self.close()  # a connection that failed is not reused
             log.debug("a round of %d events and %d writes failed; retrying one by one", len(events), len(writes), exc_info=True)
             await self._one_by_one(events, writes)
             return
