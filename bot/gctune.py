@@ -41,10 +41,10 @@ def tune_for_service() -> tuple[int, int, int]:
     return before
 
 
-def log_pauses(min_ms: float = 20.0) -> None:
+def log_pauses(min_ms: float = 20.0):
     """Log each collection that paused the process for `min_ms` or more (WARNING, with
     its generation and objects collected). On when `COMMUNITYBOT_GC_LOG` is set: for
-    finding where latency spikes come from."""
+    finding where latency spikes come from. Returns the callback (in `gc.callbacks`)."""
     started: list[float] = [0.0]
 
     def callback(phase: str, info: dict) -> None:
@@ -56,6 +56,7 @@ def log_pauses(min_ms: float = 20.0) -> None:
             log.warning("gc: generation %d collection paused %.0f ms (%d collected)", info["generation"], ms, info["collected"])
 
     gc.callbacks.append(callback)
+    return callback
 
 
 if os.environ.get("COMMUNITYBOT_GC_LOG"):

@@ -27,3 +27,18 @@ def test_tuning_freezes_start_up_and_raises_thresholds():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_log_pauses_reports_a_collection_with_its_generation(caplog):
+    import gc
+    import logging
+
+    from bot.gctune import log_pauses
+
+    cb = log_pauses(min_ms=0.0)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.gctune"):
+            gc.collect()
+    finally:
+        gc.callbacks.remove(cb)
+    assert any("gc: generation 2 collection paused" in r.getMessage() for r in caplog.records)
