@@ -37,9 +37,11 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table
 
+from storage.batch_writes import ReturningBatch, folded
 from storage.process_lock import ProcessLock
+from storage.sync_writer import SyncWriter, file_url
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -99,7 +101,7 @@ class WriteQueue:
         self._inserts: dict[Table, list[dict]] = {}
         self._updates: dict[tuple[Table, Any], dict] = {}
         #: `insert_returning` batches still open to more rows (until a round takes them).
-        self._returning: dict[tuple, _ReturningBatch] = {}
+        self._returning: dict[tuple, ReturningBatch] = {}
         self._task: asyncio.Task | None = None
         self._queued = 0  # writes queued so far (a sequence number)
         self._done = 0  # writes queued before the last finished round
@@ -108,7 +110,12 @@ class WriteQueue:
         #: Rounds committed and items written, for tests and the benchmark.
         self.rounds = 0
         self.items = 0
+        #: Rounds that failed as a whole and were retried one write at a time.
+        self.fallbacks = 0
         self._conn: AsyncConnection | None = None
+        #: SQLite files: rounds run in one call on a writer thread (`storage.sync_writer`).
+        url = file_url(store.url) if store.dialect == "sqlite" else None
+        self._sync = SyncWriter(url) if url else None
         self._pool: object | None = None  # the pool `_conn` came from
         #: Set by `share_with_processes` when several processes write one SQLite file.
         self._xlock: ProcessLock | None = None
@@ -148,7 +155,7 @@ class WriteQueue:
         k = (table, conflict, cols)
         batch = self._returning.get(k)
         if batch is None:
-            batch = self._returning[k] = _ReturningBatch(table, conflict, self.store)
+            batch = self._returning[k] = ReturningBatch(table, conflict, self.store)
             self._push(batch.write, batch.future)
         else:
             self._mark()
@@ -243,7 +250,7 @@ class WriteQueue:
             self._returning = {}
             if self._inserts or self._updates:
                 # Folded writes go first: they were queued by turns that came earlier.
-                writes.insert(0, (_folded(self._inserts, self._updates), None))
+                writes.insert(0, (folded(self._inserts, self._updates), None))
                 self._inserts, self._updates = {}, {}
             upto = self._queued
             try:
@@ -273,6 +280,12 @@ class WriteQueue:
             self._pool = pool
         return self._conn
 
+    async def shutdown(self) -> None:
+        """Close the connection and the writer thread (the store closes)."""
+        await self.close()
+        if self._sync is not None:
+            await self._sync.shutdown()
+
     async def _idle(self) -> bool:
         # Nothing queued: the connection goes back to the pool (held only while rounds
         # follow each other, so an idle bot holds none and a pool reset reaches all).
@@ -282,6 +295,8 @@ class WriteQueue:
 
     async def close(self) -> None:
         """Give the writer's connection back (the store's `close`, and after a failed round)."""
+        if self._sync is not None:
+            await self._sync.close_connection()
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -302,21 +317,14 @@ class WriteQueue:
 
     async def _round(self, events: list[tuple[Event, asyncio.Future]], writes: list[tuple[Write, asyncio.Future | None]]) -> None:
         store = self.store
-        results: list[Any] = []
         try:
             prepared = await store.prepare_events([e for e, _ in events]) if events else None
-            if self._xlock is not None:
-                await self._xlock.acquire()
-            try:
-                conn = await self._connection()
-                async with conn.begin():
-                    new = await store.write_events(conn, prepared) if prepared else []
-                    for fn, _ in writes:
-                        results.append(await fn(conn))
-            finally:
-                if self._xlock is not None:
-                    self._xlock.release()
+            if self._sync is not None:
+                new, results = await self._sync.round(store, prepared, writes, self._xlock)
+            else:
+                new, results = await self._async_round(prepared, writes)
         except Exception:
+            self.fallbacks += 1
             await self.close()  # a connection that failed is not reused
             log.debug("a round of %d events and %d writes failed; retrying one by one", len(events), len(writes), exc_info=True)
             await self._one_by_one(events, writes)
@@ -331,6 +339,22 @@ class WriteQueue:
         for (_, fut), res in zip(writes, results, strict=True):
             if fut is not None and not fut.done():
                 fut.set_result(res)
+
+    async def _async_round(self, prepared: Any, writes: list[tuple[Write, asyncio.Future | None]]) -> tuple[list, list]:
+        # PostgreSQL (and SQLite in memory): the round's statements through the async driver.
+        results: list[Any] = []
+        if self._xlock is not None:
+            await self._xlock.acquire()
+        try:
+            conn = await self._connection()
+            async with conn.begin():
+                new = await self.store.write_events(conn, prepared) if prepared else []
+                for fn, _ in writes:
+                    results.append(await fn(conn))
+        finally:
+            if self._xlock is not None:
+                self._xlock.release()
+        return new, results
 
     async def _one_by_one(self, events: list[tuple[Event, asyncio.Future]], writes: list[tuple[Write, asyncio.Future | None]]) -> None:
         store = self.store
@@ -359,66 +383,3 @@ class WriteQueue:
             else:
                 if fut is not None and not fut.done():
                     fut.set_result(res)
-
-
-def _folded(inserts: dict[Table, list[dict]], updates: dict[tuple[Table, Any], dict]) -> Write:
-    """One write doing every queued insert (an executemany per table and column set)
-    and update (one statement per table and column set, an executemany over the rows)."""
-
-    async def write(conn: AsyncConnection) -> None:
-        for table, rows in inserts.items():
-            by_cols: dict[tuple[str, ...], list[dict]] = {}
-            for r in rows:
-                by_cols.setdefault(tuple(r), []).append(r)
-            for group in by_cols.values():
-                await conn.execute(_statement(table, None), group)
-        by_set: dict[tuple[Table, tuple[str, ...]], list[dict]] = {}
-        for (table, row_id), values in updates.items():
-            by_set.setdefault((table, tuple(sorted(values))), []).append({"_id": row_id, **{f"_v_{k}": v for k, v in values.items()}})
-        for (table, cols), params in by_set.items():
-            await conn.execute(_statement(table, cols), params)
-
-    return write
-
-
-_RETURNING: dict[tuple[str, Table, tuple[str, ...]], Any] = {}
-
-
-class _ReturningBatch:
-    """Rows of several `insert_returning` callers, written by one statement."""
-
-    def __init__(self, table: Table, conflict: tuple[str, ...], store: EventStore) -> None:
-        self.rows: list[dict] = []
-        self.future: asyncio.Future = asyncio.get_running_loop().create_future()
-        key = (store.dialect, table, conflict)
-        self.stmt = _RETURNING.get(key)
-        if self.stmt is None:
-            stmt = store._insert(table).on_conflict_do_nothing(index_elements=list(conflict))
-            self.stmt = _RETURNING[key] = stmt.returning(*(table.c[c] for c in conflict))
-        self.conflict = conflict
-
-    async def write(self, conn: AsyncConnection) -> dict[tuple, int]:
-        """Insert every row; map each written key to the first row (index) that has it."""
-        written = {tuple(r) for r in (await conn.execute(self.stmt, self.rows)).all()}
-        firsts: dict[tuple, int] = {}
-        for i, r in enumerate(self.rows):
-            key = tuple(r[c] for c in self.conflict)
-            if key in written and key not in firsts:
-                firsts[key] = i
-        return firsts
-
-
-_STATEMENTS: dict[tuple[Table, tuple[str, ...] | None], Any] = {}
-
-
-def _statement(table: Table, cols: tuple[str, ...] | None):
-    """The INSERT (cols None) or UPDATE-by-id of these columns, built once: building a
-    SQLAlchemy expression and its cache key cost more than running it."""
-    stmt = _STATEMENTS.get((table, cols))
-    if stmt is None:
-        if cols is None:
-            stmt = table.insert()
-        else:
-            stmt = table.update().where(table.c.id == bindparam("_id")).values({c: bindparam(f"_v_{c}") for c in cols})
-        _STATEMENTS[(table, cols)] = stmt
-    return stmt

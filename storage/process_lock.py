@@ -37,3 +37,9 @@ class ProcessLock:
         import fcntl
 
         fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def acquire_blocking(self) -> None:
+        """Take the lock, waiting in this (non-loop) thread until it is free."""
+        import fcntl
+
+        fcntl.flock(self.fd, fcntl.LOCK_EX)

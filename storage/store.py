@@ -112,7 +112,7 @@ class EventStore(EventRowsMixin, RecordsMixin):
         try:
             await self.writes.flush()
         finally:
-            await self.writes.close()
+            await self.writes.shutdown()
             await self.engine.dispose()
 
     def _insert(self, table):

@@ -187,14 +187,18 @@ async def test_ledger_rows_of_concurrent_turns_share_one_statement(store):
         if "points_ledger" in statement and statement.lstrip().upper().startswith("INSERT"):
             statements.append(statement)
 
-    sa_event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    # On a SQLite file the rounds run on the writer thread's own engine.
+    engines = [store.engine.sync_engine] + ([store.writes._sync.engine] if store.writes._sync else [])
+    for e in engines:
+        sa_event.listen(e, "before_cursor_execute", count)
     rows = lambda m, keys: [{"member_id": m, "amount": 1, "reason": "message", "key": k, "ref_message_id": None, "actor": None, "note": ""} for k in keys]  # noqa: E731
     got = await asyncio.gather(
         led.add_many(g.pk, rows("a", ["k1", "k2"]), 1.0),
         led.add_many(g.pk, rows("b", ["k3"]), 1.0),
         led.add_many(g.pk, rows("c", ["k2", "k4"]), 1.0),  # k2: the earlier turn's row wins
     )
-    sa_event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+    for e in engines:
+        sa_event.remove(e, "before_cursor_execute", count)
     assert got == [{"k1", "k2"}, {"k3"}, {"k4"}]
     assert len(statements) == 1, statements
     # Written once, and a later turn finds its keys already there.
@@ -202,3 +206,34 @@ async def test_ledger_rows_of_concurrent_turns_share_one_statement(store):
     async with store.engine.connect() as conn:
         owners = dict((await conn.execute(select(LedgerEntry.key, LedgerEntry.member_id))).all())
     assert owners == {"k1": "a", "k2": "a", "k3": "b", "k4": "c", "k5": "a"}
+
+
+async def test_rounds_commit_whole_and_sqlite_files_use_the_writer_thread(db_url):
+    s = await EventStore.open(db_url)
+    try:
+        assert (s.writes._sync is not None) == db_url.startswith("sqlite")
+        got = await asyncio.gather(*(s.append(msg(i)) for i in range(60)))
+        assert got == [True] * 60
+        await s.append(msg(0))  # a later round on the same connection
+        assert s.writes.rounds >= 2 and s.writes.fallbacks == 0  # no round fell back to one by one
+        assert await count(s, "SELECT count(*) FROM events") == 60
+    finally:
+        await s.close()
+
+
+async def test_a_busy_sqlite_writer_checkpoints_in_the_background(tmp_path, monkeypatch):
+    from storage import sync_writer
+
+    monkeypatch.setattr(sync_writer, "CHECKPOINT_EVERY", 0.0)
+    s = await EventStore.open(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        for i in range(5):
+            await s.append(msg(i))
+        for _ in range(100):  # the checkpoint runs on its own thread; wait for it
+            if s.writes._sync.checkpoints:
+                break
+            await asyncio.sleep(0.01)
+        assert s.writes._sync.checkpoints >= 1
+        assert await count(s, "SELECT count(*) FROM events") == 5
+    finally:
+        await s.close()

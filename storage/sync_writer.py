@@ -1,0 +1,194 @@
+"""SQLite's group-commit round in one hop to a writer thread.
+
+Through aiosqlite every statement of a round is a trip from the event loop to the
+driver's thread and back, and the round's coroutine then waits its turn behind every
+ready handler. Under load that stretched a round of three statements to 20–150 ms while
+it held SQLite's write lock, and with shard workers the other process waited that long
+for the lock (measured with `bench/load.py --workers 2`). Here the whole round runs in
+one call on a thread of its own, on a plain sqlite3 connection: the loop hands it over
+once and gets the results back once; the lock is held for the writes' own time.
+
+Checkpoints move off the commit path too: SQLite copies the WAL into the database at
+the commit that finds it over 1,000 pages, and under load such a commit took up to 1.1 s
+(while every waiting message waited with it). The writer's connection checkpoints only
+past `AUTOCHECKPOINT` pages (a safety net); a second thread runs a PASSIVE checkpoint,
+which waits for no reader or writer, at most every `CHECKPOINT_EVERY` seconds while
+rounds are being written.
+
+The queued writes are the same `async def fn(conn)` functions as on PostgreSQL: they
+only await `conn.execute` / `conn.exec_driver_sql`, which `_Conn` answers at once from
+the synchronous connection, so each runs to completion with a single `send`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import NullPool
+
+from storage.db import _sqlite_pragmas
+
+if TYPE_CHECKING:
+    from storage.process_lock import ProcessLock
+    from storage.store import EventStore
+
+log = logging.getLogger(__name__)
+
+#: WAL pages at which the writer's own commit checkpoints (the background one normally
+#: keeps the WAL far below; SQLite's default is 1,000).
+AUTOCHECKPOINT = 20_000
+
+#: Seconds between background checkpoints at most.
+CHECKPOINT_EVERY = 1.0
+
+
+def file_url(url: str) -> str | None:
+    """The pysqlite URL of a SQLite file database; None for anything else (an
+    in-memory database exists per connection, so a second one would not see it)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+        return None
+    return u.set(drivername="sqlite").render_as_string(hide_password=False)
+
+
+class _Conn:
+    """The part of `AsyncConnection` queued writes use, over a synchronous connection."""
+
+    __slots__ = ("sync",)
+
+    def __init__(self, sync: Connection) -> None:
+        self.sync = sync
+
+    async def execute(self, statement: Any, parameters: Any = None, **kw: Any) -> Any:
+        """`Connection.execute`, awaitable."""
+        return self.sync.execute(statement, parameters, **kw)
+
+    async def exec_driver_sql(self, sql: str, parameters: Any = None, **kw: Any) -> Any:
+        """`Connection.exec_driver_sql`, awaitable."""
+        return self.sync.exec_driver_sql(sql, parameters, **kw)
+
+    @property
+    def dialect(self) -> Any:
+        """The connection's dialect."""
+        return self.sync.dialect
+
+
+def _writer_pragmas(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - driver callback
+    # On the driver connection: a statement through SQLAlchemy would autobegin a
+    # transaction, and the round's `begin()` would then refuse to start one.
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT}")
+    cur.close()
+
+
+def drive(coro: Any) -> Any:
+    """Run a coroutine that never suspends (it awaits only `_Conn`); return its value."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise RuntimeError("a queued write awaited something other than its connection")
+
+
+class SyncWriter:
+    """Runs a round's writes in one transaction on a dedicated thread and connection."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, poolclass=NullPool)
+        event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "connect", _writer_pragmas)
+        self.path = make_url(url).database
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="communitybot-writer")
+        self._conn: Connection | None = None
+        self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="communitybot-checkpoint")
+        self._ckpt_conn: sqlite3.Connection | None = None
+        self._ckpt_running = False
+        self._last_ckpt = time.monotonic()
+        #: Background checkpoints run (for tests and the benchmark).
+        self.checkpoints = 0
+
+    async def round(self, store: EventStore, prepared: Any, writes: list, lock: ProcessLock | None) -> tuple[list, list]:
+        """Write `prepared` events and run each queued write; (new flags, results)."""
+        loop = asyncio.get_running_loop()
+        out = await loop.run_in_executor(self._thread, self._round, store, prepared, writes, lock)
+        self._maybe_checkpoint()
+        return out
+
+    def _maybe_checkpoint(self) -> None:
+        now = time.monotonic()
+        if self._ckpt_running or now - self._last_ckpt < CHECKPOINT_EVERY:
+            return
+        self._ckpt_running, self._last_ckpt = True, now
+        self._checkpointer.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        # A connection per checkpoint (one a second at most): none is left open on a
+        # file that an outage or a restore replaces.
+        try:
+            self._ckpt_conn = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
+            self._ckpt_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpoints += 1
+        except sqlite3.OperationalError as exc:
+            # "locked" / "busy": another process (a shard worker) is checkpointing.
+            log.debug("background WAL checkpoint skipped: %s", exc)
+        except Exception:  # the writer's own checkpoints remain
+            log.warning("background WAL checkpoint failed", exc_info=True)
+        finally:
+            self._close_ckpt()
+            self._ckpt_running = False
+
+    def _close_ckpt(self) -> None:
+        conn, self._ckpt_conn = self._ckpt_conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: S110 - dropped either way
+                pass
+
+    def _round(self, store: EventStore, prepared: Any, writes: list, lock: ProcessLock | None) -> tuple[list, list]:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        shim = _Conn(self._conn)
+        if lock is not None:
+            lock.acquire_blocking()  # this thread's own time: the loop goes on
+        try:
+            with self._conn.begin():
+                new = drive(store.write_events(shim, prepared)) if prepared else []
+                results = [drive(fn(shim)) for fn, _ in writes]
+        except BaseException:
+            self._close()
+            raise
+        finally:
+            if lock is not None:
+                lock.release()
+        return new, results
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: S110 - a broken connection is dropped either way
+                pass
+
+    async def close_connection(self) -> None:
+        """Close the connection (the queue is idle); the next round opens another."""
+        if self._conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+
+    async def shutdown(self) -> None:
+        """Close the connection and stop the thread (the store closes)."""
+        await self.close_connection()
+        self._thread.shutdown(wait=False)
+        # A checkpoint in progress finishes first (it holds the file open).
+        await asyncio.get_running_loop().run_in_executor(self._checkpointer, self._close_ckpt)
+        self._checkpointer.shutdown(wait=False)
+        self.engine.dispose()
