@@ -236,7 +236,7 @@ class WriteQueue:
             wait = min(ROUND_EVERY, ROUND_EVERY - (_time.monotonic() - self._last_start))
             if not first and self.store.dialect == "sqlite":
                 # A breath between back-to-back rounds: on SQLite, a write outside the
-                # queue (a first sight's schedules, say) would otherwise wait for the
+                # queue (a command's or the dashboard's, say) would otherwise wait for the
                 # write lock until its busy timeout; and the next round gathers more.
                 wait = max(wait, ROUND_GAP)
             if wait > 0 and len(self._events) < MAX_EVENTS:
