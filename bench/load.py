@@ -150,6 +150,7 @@ async def run(url: str, rate: int, seconds: float, bare: bool, concurrency: int 
         cpu += sum(a["cpu"] - before[a["worker"]]["cpu"] for a in after)
         rounds = sum(a["rounds"] - before[a["worker"]]["rounds"] for a in after)
         items = sum(a["items"] - before[a["worker"]]["items"] for a in after)
+        fallbacks = sum(a["fallbacks"] - before[a["worker"]]["fallbacks"] for a in after)
         mem_kb += sum(a["maxrss_kb"] for a in after)
         await shards.stop()
         if shards.error:
@@ -158,7 +159,7 @@ async def run(url: str, rate: int, seconds: float, bare: bool, concurrency: int 
     else:
         store = app.store
         writes = app.store.writes
-        rounds, items = writes.rounds, writes.items
+        rounds, items, fallbacks = writes.rounds, writes.items, writes.fallbacks
     stored = await store.count_events()
     async with store.engine.connect() as conn:
         from sqlalchemy import text
@@ -175,7 +176,7 @@ async def run(url: str, rate: int, seconds: float, bare: bool, concurrency: int 
         "p50": lat[len(lat) // 2] * 1000, "p99": lat[int(len(lat) * 0.99)] * 1000, "max": lat[-1] * 1000,
         "peak": peak, "cpu_ms": 1000 * cpu / total, "per_round": items / rounds if rounds else 0.0,
         "warm_p99": warm[int(len(warm) * 0.99)] * 1000 if warm else float("nan"),
-        "mem_mb": mem_kb / 1024, "parent_cpu_ms": 1000 * parent_cpu / total,
+        "mem_mb": mem_kb / 1024, "parent_cpu_ms": 1000 * parent_cpu / total, "fallbacks": fallbacks,
         "timeline": [(sec, sorted(v)[int(len(v) * 0.99)] * 1000, max(v) * 1000) for sec, v in sorted(per_second.items())],
     }
 
@@ -203,7 +204,8 @@ def main() -> None:
                   f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms (after the first {WARM:.0f} s: {r['warm_p99']:.2f} ms), max {r['max']:.1f} ms; "
                   f"stored {r['stored']:,}/{r['sent']:,} distinct {r['distinct']:,} → {ok} "
                   f"(≤ {r['peak']} in flight, {r['per_round']:.1f} writes per commit, {r['cpu_ms']:.2f} ms CPU per message"
-                  f"{shard_note}; peak memory {r['mem_mb']:.0f} MB)", flush=True)
+                  f"{shard_note}; peak memory {r['mem_mb']:.0f} MB)"
+                  + (f"; {r['fallbacks']} rounds FAILED and were retried one write at a time" if r["fallbacks"] else ""), flush=True)
             if args.timeline:
                 print("  second: p99 / max ms  " + "  ".join(f"{sec}: {p99:.0f}/{mx:.0f}" for sec, p99, mx in r["timeline"]), flush=True)
     if len(results) == 2:

@@ -176,6 +176,7 @@ class Worker:
             "worker": self.index, "pid": os.getpid(), "cpu": time.process_time(),
             "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             "rounds": writes.rounds if writes else 0, "items": writes.items if writes else 0,
+            "fallbacks": writes.fallbacks if writes else 0,
             "leads_scheduler": bool(self.app and getattr(self.app.services.get("scheduler"), "leading", False)),
         }
 
