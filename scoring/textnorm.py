@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import _count_elements  # the C counter behind Counter.update
+from sys import intern
 from zlib import crc32
 
 import numpy as np
@@ -155,7 +156,9 @@ def shingles(text: str, k: int = 3, normalised: bool = False) -> frozenset[str]:
     t = _NONWORD.sub("", text if normalised else normalise(text))
     if len(t) <= k:
         return frozenset([t]) if t else frozenset()
-    return frozenset(map("".join, zip(*(t[i:] for i in range(k)), strict=False)))
+    # Interned: a group's near-duplicate index keeps thousands of these sets, and chat
+    # reuses a few thousand distinct k-grams, so each is stored once, not per message.
+    return frozenset(map(intern, map("".join, zip(*(t[i:] for i in range(k)), strict=False))))
 
 
 def jaccard(a: frozenset, b: frozenset) -> float:

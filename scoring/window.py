@@ -35,7 +35,9 @@ class Seen:
     message_id: str | None
     shingles: frozenset
     cluster: str
-    keys: list
+    #: The MinHash signature; its band keys are cut from it again when the message
+    #: leaves the index (16 key tuples per message kept for that were ~1.5 KB each).
+    sig: bytes
 
 
 @dataclass
@@ -182,7 +184,7 @@ class GroupWindow:
             cluster = Cluster(cid, ts, ts)
             self.clusters[cid] = cluster
         cluster.add(ts, member_id, message_id, cap)
-        seen = Seen(ts, member_id, message_id, sh, cluster.id, keys)
+        seen = Seen(ts, member_id, message_id, sh, cluster.id, sig)
         self.recent.append(seen)
         for k in keys:
             bucket = self.index.setdefault(k, [])
@@ -201,7 +203,7 @@ class GroupWindow:
                 del self.clusters[cid]
 
     def _drop(self, s: Seen) -> None:
-        for k in s.keys:
+        for k in HASHER.band_keys(s.sig):
             b = self.index.get(k)
             if b is None:
                 continue

@@ -248,3 +248,27 @@ def test_text_counts_are_those_of_the_character_loops(text):
     if len(t) > 3:
         assert shingles(text) == frozenset(t[i : i + 3] for i in range(len(t) - 2))
     assert strip_invisible(text) == "".join(ch for ch in text if ch not in "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u034f")
+
+
+def test_the_near_duplicate_index_lets_go_of_messages_that_leave_it():
+    from scoring.textnorm import shingles
+    from scoring.window import HASHER
+
+    w = GroupWindow(max_index=50)
+    texts = [f"message number {i} about the capstone rubric and deadline" for i in range(200)]
+    for i, t in enumerate(texts):
+        sh = shingles(t)
+        w.cluster_for(float(i), f"u{i % 7}", str(i), sh, HASHER.signature(sh), 0.7, 10_000.0)
+    # Only the newest 50 are indexed, and every bucket holds only those.
+    assert len(w.recent) == 50
+    kept = {id(s) for s in w.recent}
+    assert all(id(s) in kept for bucket in w.index.values() for s in bucket)
+    assert sum(map(len, w.index.values())) <= 50 * HASHER.bands
+    # Time-based eviction empties the index completely.
+    w._evict(10_000.0)
+    assert not w.recent and not w.index
+    # Near-identical texts still meet in one cluster.
+    a, b = shingles("join my channel t.me/cheap now"), shingles("join my channel t.me/cheap now!!")
+    c1, _ = w.cluster_for(20_000.0, "x", "a", a, HASHER.signature(a), 0.7, 600.0)
+    c2, sim = w.cluster_for(20_001.0, "y", "b", b, HASHER.signature(b), 0.7, 600.0)
+    assert c1 is c2 and sim >= 0.7
