@@ -81,9 +81,6 @@ class TurnWrites:
     def __init__(self) -> None:
         self.last: dict[WriteQueue, int] = {}
 
-    def __bool__(self) -> bool:
-        return True
-
 
 #: Set (to the turn's `TurnWrites`) while the pipeline handles an event: writes that may
 #: be deferred are, because the pipeline waits for `barrier()` before acknowledging it.

@@ -155,20 +155,20 @@ async def test_acknowledged_means_durable_with_its_derived_writes(db_url):
 async def test_a_turns_barrier_waits_for_its_own_writes_only(store):
     g = await store.ensure_group("fake", "g1", "G")
     mine, other = TurnWrites(), TurnWrites()
+
+    async def audit_in(turn: TurnWrites, action: str) -> None:
+        token = DEFERRING.set(turn)
+        try:
+            await store.audit(g.pk, "test", action, {})
+        finally:
+            DEFERRING.reset(token)
+
     await store.writes.barrier(mine)  # nothing queued by the turn: returns at once
-    token = DEFERRING.set(other)
-    try:
-        await store.audit(g.pk, "test", "other turn's write", {})
-    finally:
-        DEFERRING.reset(token)
+    await audit_in(other, "other turn's write")
     # A turn that queued nothing does not wait for another turn's pending write...
     await store.writes.barrier(mine)
     assert store.writes.pending == 1
-    token = DEFERRING.set(mine)
-    try:
-        await store.audit(g.pk, "test", "my write", {})
-    finally:
-        DEFERRING.reset(token)
+    await audit_in(mine, "my write")
     # ...and once it queued one, its barrier returns only when that write is committed.
     await store.writes.barrier(mine)
     assert store.writes.pending == 0
