@@ -27,6 +27,7 @@ import logging
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event
@@ -109,7 +110,6 @@ class SyncWriter:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="communitybot-writer")
         self._conn: Connection | None = None
         self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="communitybot-checkpoint")
-        self._ckpt_conn: sqlite3.Connection | None = None
         self._ckpt_running = False
         self._last_ckpt = time.monotonic()
         #: Background checkpoints run (for tests and the benchmark).
@@ -133,8 +133,8 @@ class SyncWriter:
         # A connection per checkpoint (one a second at most): none is left open on a
         # file that an outage or a restore replaces.
         try:
-            self._ckpt_conn = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
-            self._ckpt_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            with closing(sqlite3.connect(self.path, timeout=0, check_same_thread=False)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             self.checkpoints += 1
         except sqlite3.OperationalError as exc:
             # "locked" / "busy": another process (a shard worker) is checkpointing.
@@ -142,16 +142,7 @@ class SyncWriter:
         except Exception:  # the writer's own checkpoints remain
             log.warning("background WAL checkpoint failed", exc_info=True)
         finally:
-            self._close_ckpt()
             self._ckpt_running = False
-
-    def _close_ckpt(self) -> None:
-        conn, self._ckpt_conn = self._ckpt_conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # noqa: S110 - dropped either way
-                pass
 
     def _round(self, store: EventStore, prepared: Any, writes: list, lock: ProcessLock | None) -> tuple[list, list]:
         if self._conn is None:
@@ -189,6 +180,6 @@ class SyncWriter:
         await self.close_connection()
         self._thread.shutdown(wait=False)
         # A checkpoint in progress finishes first (it holds the file open).
-        await asyncio.get_running_loop().run_in_executor(self._checkpointer, self._close_ckpt)
+        await asyncio.get_running_loop().run_in_executor(self._checkpointer, lambda: None)
         self._checkpointer.shutdown(wait=False)
         self.engine.dispose()
