@@ -7,6 +7,7 @@ appends replies or actions to it, or sets `turn.stop` (spam need not run command
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -41,6 +42,8 @@ class Turn:
     stop: bool = False
     #: Free-form notes steps leave for later steps (e.g. moderation verdicts).
     notes: dict = field(default_factory=dict)
+    #: The event's row, queued in the turn's group commit: whether it was new, once committed.
+    stored: asyncio.Future | None = None
 
 
 Step = Callable[["App", Turn], Awaitable[None]]
@@ -54,6 +57,8 @@ class Pipeline:
         self.steps: list[tuple[str, Step]] = [("commands", _commands_step)]
         self.latencies: list[float] = []
         self.spool = SpoolKeeper(app, self._handle)
+        #: Per group, the last event still to be queued (see `_stage`).
+        self._last_in_group: dict[tuple[str, str], asyncio.Future] = {}
 
     def add_step(self, name: str, fn: Step, before: str | None = "commands") -> None:
         """Insert a step (before "commands" by default, so moderation runs first)."""
@@ -90,16 +95,26 @@ class Pipeline:
         finally:
             DEFERRING.reset(token)
         await self.app.store.writes.barrier(writes)
+        if turn.stored is not None and not await turn.stored:  # raises if it failed: the spool takes it
+            # Only another process sharing the database can store it meanwhile (webhook
+            # replicas given one update twice); the row is still stored once.
+            log.warning("event %s in %s:%s was stored by another process while this one handled it",
+                        event.key, event.platform, event.group_id)
         return turn
 
     async def _steps(self, event: Event) -> Turn:
         t0 = time.perf_counter()
         app = self.app
-        group = await app.store.ensure_group(event.platform, event.group_id, event.group_title)
-        lang = await app.language(group)
+        order = self._order_take(event)  # before the first await: arrival order
+        try:
+            group = await app.store.ensure_group(event.platform, event.group_id, event.group_title)
+            lang = await app.language(group)
+        except BaseException:
+            self._order_done(event, order[1])
+            raise
         turn = Turn(event, group, lang)
         bind_event(event)
-        turn.new = await app.store.append(event)
+        turn.new = await self._stage(turn, order)
         if turn.new:
             app.metrics.labels(app.metrics.events, event.platform, event.kind.value).inc()
         else:
@@ -125,6 +140,46 @@ class Pipeline:
         if len(self.latencies) > 10000:
             del self.latencies[:5000]
         return turn
+
+    async def _stage(self, turn: Turn, order: tuple) -> bool:
+        """Store the event, or queue its row unless it is stored or queued already;
+        True if it is new.
+
+        A message's row joins the same group commit as the writes its steps queue, and
+        the barrier waits for both: one round per message, where committing the row
+        first and then the steps' writes cost two (half of a message's latency under
+        load). Commands and button presses are committed first, as before: their
+        handlers may read or erase the event's own row (`/forgetme` confirmed).
+        """
+        store, event = self.app.store, turn.event
+        prev, mine = order
+        try:
+            if event.kind in (EventKind.COMMAND, EventKind.BUTTON):
+                return await store.append(event)
+            stored = await store.seen.stored(turn.group.pk, event.key)
+            if prev is not None and not prev.done():
+                # A group's rows are queued in the order its events arrived, even when a
+                # lookup (through the driver: PostgreSQL) ends out of order.
+                await asyncio.wait([prev])
+            if stored:
+                return False
+            turn.stored = store.writes.stage(event, turn.group.pk)
+            return turn.stored is not None
+        finally:
+            self._order_done(turn.event, mine)
+
+    def _order_take(self, event: Event) -> tuple:
+        gk = (event.platform, event.group_id)
+        prev = self._last_in_group.get(gk)
+        mine = self._last_in_group[gk] = asyncio.get_running_loop().create_future()
+        return prev, mine
+
+    def _order_done(self, event: Event, mine: asyncio.Future) -> None:
+        if not mine.done():
+            mine.set_result(None)
+        gk = (event.platform, event.group_id)
+        if self._last_in_group.get(gk) is mine:
+            del self._last_in_group[gk]
 
     async def deliver(self, turn: Turn) -> None:
         """Carry out actions, then send replies; each in its own error boundary."""

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table
 
-from storage.batch_writes import ReturningBatch, folded
+from storage.batch_writes import ReturningBatch, folded, one_by_one
 from storage.process_lock import ProcessLock
 from storage.sync_writer import SyncWriter, file_url
 
@@ -99,6 +99,8 @@ class WriteQueue:
         self._updates: dict[tuple[Table, Any], dict] = {}
         #: `insert_returning` batches still open to more rows (until a round takes them).
         self._returning: dict[tuple, ReturningBatch] = {}
+        #: (group pk, key) of events `stage`d and not yet committed.
+        self._inflight: set[tuple[int, str]] = set()
         self._task: asyncio.Task | None = None
         self._queued = 0  # writes queued so far (a sequence number)
         self._done = 0  # writes queued before the last finished round
@@ -131,6 +133,23 @@ class WriteQueue:
         self._events.append((event, fut))
         self._kick()
         return await fut
+
+    def stage(self, event: Event, group_pk: int) -> asyncio.Future | None:
+        """Queue `event` for the next round without waiting: the pipeline, having made
+        sure it is not stored yet (`storage.seen`), handles it meanwhile, so that the
+        event and the writes its handling queues commit in one round. The future says
+        whether the row was new once committed; None if the same event is queued
+        already (a second copy in flight is a duplicate)."""
+        k = (group_pk, event.key)
+        if k in self._inflight:
+            return None
+        self._inflight.add(k)
+        fut = asyncio.get_running_loop().create_future()
+        # Gone from the set only once committed, when a lookup finds the row.
+        fut.add_done_callback(lambda _: self._inflight.discard(k))
+        self._events.append((event, fut))
+        self._kick()
+        return fut
 
     async def run(self, fn: Write) -> Any:
         """Run `fn(conn)` in the next round's transaction; its result once committed."""
@@ -294,6 +313,7 @@ class WriteQueue:
         """Give the writer's connection back (the store's `close`, and after a failed round)."""
         if self._sync is not None:
             await self._sync.close_connection()
+        self.store.seen.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -324,7 +344,7 @@ class WriteQueue:
             self.fallbacks += 1
             await self.close()  # a connection that failed is not reused
             log.debug("a round of %d events and %d writes failed; retrying one by one", len(events), len(writes), exc_info=True)
-            await self._one_by_one(events, writes)
+            await one_by_one(self.store, events, writes)
             return
         if prepared:
             store.remember(prepared)
@@ -352,31 +372,3 @@ class WriteQueue:
             if self._xlock is not None:
                 self._xlock.release()
         return new, results
-
-    async def _one_by_one(self, events: list[tuple[Event, asyncio.Future]], writes: list[tuple[Write, asyncio.Future | None]]) -> None:
-        store = self.store
-        for e, fut in events:
-            try:
-                prepared = await store.prepare_events([e])
-                async with store.engine.begin() as conn:
-                    (is_new,) = await store.write_events(conn, prepared)
-                store.remember(prepared)
-            except Exception as exc:
-                if not fut.done():
-                    fut.set_exception(exc)
-            else:
-                if not fut.done():
-                    fut.set_result(is_new)
-        for fn, fut in writes:
-            try:
-                async with store.engine.begin() as conn:
-                    res = await fn(conn)
-            except Exception as exc:
-                if fut is not None:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                else:
-                    log.exception("a deferred write failed")
-            else:
-                if fut is not None and not fut.done():
-                    fut.set_result(res)

@@ -5,6 +5,7 @@ statement."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, bindparam
@@ -13,7 +14,10 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from storage.batch import Write
+    from storage.events import Event
     from storage.store import EventStore
+
+log = logging.getLogger(__name__)
 
 
 def folded(inserts: dict[Table, list[dict]], updates: dict[tuple[Table, Any], dict]) -> Write:
@@ -77,3 +81,34 @@ def _statement(table: Table, cols: tuple[str, ...] | None):
             stmt = table.update().where(table.c.id == bindparam("_id")).values({c: bindparam(f"_v_{c}") for c in cols})
         _STATEMENTS[(table, cols)] = stmt
     return stmt
+
+
+async def one_by_one(store: EventStore, events: list[tuple[Event, asyncio.Future]], writes: list[tuple[Write, asyncio.Future | None]]) -> None:
+    """A round that failed as a whole, again one item at a time in its own transaction:
+    one bad write fails alone (its caller gets the exception; a deferred write's failure
+    is logged)."""
+    for e, fut in events:
+        try:
+            prepared = await store.prepare_events([e])
+            async with store.engine.begin() as conn:
+                (is_new,) = await store.write_events(conn, prepared)
+            store.remember(prepared)
+        except Exception as exc:
+            if not fut.done():
+                fut.set_exception(exc)
+        else:
+            if not fut.done():
+                fut.set_result(is_new)
+    for fn, fut in writes:
+        try:
+            async with store.engine.begin() as conn:
+                res = await fn(conn)
+        except Exception as exc:
+            if fut is not None:
+                if not fut.done():
+                    fut.set_exception(exc)
+            else:
+                log.exception("a deferred write failed")
+        else:
+            if fut is not None and not fut.done():
+                fut.set_result(res)

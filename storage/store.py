@@ -22,6 +22,7 @@ from storage.events import Event, EventKind
 from storage.models import EventRow, Group, Member
 from storage.once import SingleFlight
 from storage.records import RecordsMixin
+from storage.seen import StoredCheck
 
 #: Rows per INSERT batch: large enough to amortise round trips, small enough to keep
 #: memory flat on a 1 GB import.
@@ -93,6 +94,8 @@ class EventStore(EventRowsMixin, RecordsMixin):
         self._members: dict[tuple[str, str], str] = {}
         self._group_members: set[tuple[int, str]] = set()
         self._channels: set[tuple[int, str]] = set()
+        #: Whether an event is stored already (the live path asks before handling it).
+        self.seen = StoredCheck(self)
         #: The group-commit writer the live path writes through.
         self.writes = WriteQueue(self)
         self._once = SingleFlight()
