@@ -36,6 +36,7 @@ from scoring.checks import (
 from scoring.screen import Screener, default_checks
 from scoring.spam import SpamModel, SpamSettings
 from scoring.window import GroupWindow, MemberWindow
+from storage import fastread
 from storage.events import Event, EventKind
 from storage.models import EventRow
 from storage.moderation import ModerationStore
@@ -265,9 +266,8 @@ class ModerationService:
             .where(t.c.group_pk == group.pk, t.c.member_id.is_not(None), t.c.kind.in_([EventKind.MESSAGE.value, EventKind.COMMAND.value, EventKind.JOIN.value]))
             .group_by(t.c.member_id)
         )
-        async with self.app.store.engine.connect() as conn:
-            for mid, first, n in await conn.execute(q):
-                self.trust.setdefault((group.pk, mid), TrustRecord(float(first), int(n)))
+        for mid, first, n in await fastread.rows(self.app.store.engine, q):
+            self.trust.setdefault((group.pk, mid), TrustRecord(float(first), int(n)))
         for row in await self.store.trust_rows(group.pk):
             self.trust[(group.pk, row["member_id"])] = TrustRecord(row["first_ts"], row["messages"], row["spam"], row["ham"])
         self._loaded.add(group.pk)

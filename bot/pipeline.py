@@ -94,6 +94,7 @@ class Pipeline:
             turn = await self._steps(event)
         finally:
             DEFERRING.reset(token)
+            self.app.store.writes.release(writes)  # a failed turn's row is still stored
         await self.app.store.writes.barrier(writes)
         if turn.stored is not None and not await turn.stored:  # raises if it failed: the spool takes it
             # Only another process sharing the database can store it meanwhile (webhook
@@ -156,12 +157,11 @@ class Pipeline:
         try:
             if event.kind in (EventKind.COMMAND, EventKind.BUTTON):
                 return await store.append(event)
-            stored = await store.seen.stored(turn.group.pk, event.key)
             if prev is not None and not prev.done():
-                # A group's rows are queued in the order its events arrived, even when a
-                # lookup (through the driver: PostgreSQL) ends out of order.
+                # A group's rows are staged in the order its events arrived, even when an
+                # earlier event's lookup (through the driver: PostgreSQL) ends later.
                 await asyncio.wait([prev])
-            if stored:
+            if await store.reads.stored(turn.group.pk, event.key):
                 return False
             turn.stored = store.writes.stage(event, turn.group.pk)
             return turn.stored is not None

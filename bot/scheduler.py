@@ -242,12 +242,11 @@ class Scheduler:
                                         old.created_ts if old else now.timestamp()))
         if not changed:
             return
-        stmts = [self.agenda.schedule_upsert(s.job_id, s.group_pk, s.kind, s.trigger, s.spec, s.timezone, None,
-                                             s.grace, now.timestamp(), enabled=s.enabled) for s in changed]
+        upserts = [self.agenda.schedule_upsert(s.job_id, s.group_pk, s.kind, s.trigger, s.spec, s.timezone, None,
+                                               s.grace, now.timestamp(), enabled=s.enabled) for s in changed]
 
         async def write(conn) -> None:
-            for stmt in stmts:
-                await conn.execute(stmt)
+            await conn.execute(upserts[0][0], [params for _, params in upserts])
 
         await self.app.store.writes.run(write)
         for s in changed:

@@ -29,9 +29,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage import fastread
 from storage.models import Base
 
 RSVP_STATES = ("going", "maybe", "no")
+
+
+#: Columns a schedule's upsert rewrites when the job id exists (not its creation time).
+_UPSERT_SET = ("group_pk", "kind", "trigger", "spec", "timezone", "payload", "grace", "enabled", "updated_ts")
 
 
 class CommunityEvent(Base):
@@ -145,6 +150,7 @@ class Agenda:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._pg = engine.dialect.name == "postgresql"
+        self._upsert: Any = None  # `schedule_upsert`'s statement, built on first use
 
     def _insert(self, table):
         return (postgresql.insert if self._pg else sqlite.insert)(table)
@@ -229,23 +235,26 @@ class Agenda:
         payload: dict | None, grace: float, now: float, enabled: bool = True,
     ) -> None:
         """Create or update a schedule by its stable job id."""
-        stmt = self.schedule_upsert(job_id, group_pk, kind, trigger, spec, timezone, payload, grace, now, enabled)
+        stmt, params = self.schedule_upsert(job_id, group_pk, kind, trigger, spec, timezone, payload, grace, now, enabled)
         async with self.engine.begin() as conn:
-            await conn.execute(stmt)
+            await conn.execute(stmt, params)
 
     def schedule_upsert(
         self, job_id: str, group_pk: int, kind: str, trigger: str, spec: dict, timezone: str,
         payload: dict | None, grace: float, now: float, enabled: bool = True,
-    ):
-        """The statement `put_schedule` runs, for a caller that batches several in one
-        transaction (a group's first sight writes all its schedules at once)."""
-        values = {
-            "group_pk": group_pk, "kind": kind, "trigger": trigger, "spec": json.dumps(spec, sort_keys=True),
-            "timezone": timezone, "payload": json.dumps(payload or {}, sort_keys=True), "grace": grace,
-            "enabled": enabled, "updated_ts": now,
+    ) -> tuple[Any, dict]:
+        """The statement `put_schedule` runs and its parameters, for a caller that batches
+        several in one transaction (a group's first sight writes all its schedules at
+        once, as one executemany). The statement is built once: with the values inlined,
+        SQLAlchemy compiled it anew for every schedule, most of a new group's cost."""
+        if self._upsert is None:
+            ins = self._insert(Schedule.__table__)
+            self._upsert = ins.on_conflict_do_update(index_elements=["job_id"], set_={c: ins.excluded[c] for c in _UPSERT_SET})
+        return self._upsert, {
+            "job_id": job_id, "created_ts": now, "group_pk": group_pk, "kind": kind, "trigger": trigger,
+            "spec": json.dumps(spec, sort_keys=True), "timezone": timezone,
+            "payload": json.dumps(payload or {}, sort_keys=True), "grace": grace, "enabled": enabled, "updated_ts": now,
         }
-        stmt = self._insert(Schedule.__table__).values(job_id=job_id, created_ts=now, **values)
-        return stmt.on_conflict_do_update(index_elements=["job_id"], set_=values)
 
     async def disable_schedules(self, prefix: str) -> int:
         """Disable every schedule whose job id starts with `prefix`."""
@@ -260,8 +269,7 @@ class Agenda:
             q = q.where(Schedule.enabled.is_(True))
         if group_pk is not None:
             q = q.where(Schedule.group_pk == group_pk)
-        async with self.engine.connect() as conn:
-            return [_info(r) for r in (await conn.execute(q.order_by(Schedule.job_id))).all()]
+        return [_info(r) for r in await fastread.rows(self.engine, q.order_by(Schedule.job_id))]
 
     async def schedule(self, job_id: str) -> ScheduleInfo | None:
         """One schedule by job id."""

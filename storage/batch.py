@@ -22,6 +22,10 @@ Three ways in:
   before it is committed: the pipeline calls it before acknowledging an event, so
   nothing a platform saw acknowledged is lost to a crash.
 
+`stage(event, group_pk)` (`storage.batch_stage`) is the pipeline's way in: the event's
+row is held back until its turn queues a write or reaches its barrier, and then commits
+in the same round as the writes its handling makes.
+
 If a round's transaction fails, it is rolled back and every item is retried in its own
 transaction, so one bad write fails alone (its caller gets the exception; a deferred
 write's failure is logged, like a failing pipeline step). `flush()` (at close) commits
@@ -39,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table
 
+from storage.batch_stage import DEFERRING, StagingMixin, TurnWrites
 from storage.batch_writes import ReturningBatch, folded, one_by_one
 from storage.process_lock import ProcessLock
 from storage.sync_writer import SyncWriter, file_url
@@ -70,24 +75,7 @@ ROUND_EVERY = 0.005
 IN_ROUND: ContextVar[bool] = ContextVar("communitybot_in_round", default=False)
 
 
-class TurnWrites:
-    """What one pipeline turn queued: per queue, the sequence number of its last write,
-    so the turn's barrier waits for its own writes, not for the writes other turns
-    queued meanwhile (which cost a whole extra round of latency for every event that
-    wrote nothing, or whose writes were already in a round)."""
-
-    __slots__ = ("last",)
-
-    def __init__(self) -> None:
-        self.last: dict[WriteQueue, int] = {}
-
-
-#: Set (to the turn's `TurnWrites`) while the pipeline handles an event: writes that may
-#: be deferred are, because the pipeline waits for `barrier()` before acknowledging it.
-DEFERRING: ContextVar[TurnWrites | bool] = ContextVar("communitybot_deferring", default=False)
-
-
-class WriteQueue:
+class WriteQueue(StagingMixin):
     """Collects writes and commits them in rounds, one transaction each (see module doc)."""
 
     def __init__(self, store: EventStore) -> None:
@@ -99,8 +87,7 @@ class WriteQueue:
         self._updates: dict[tuple[Table, Any], dict] = {}
         #: `insert_returning` batches still open to more rows (until a round takes them).
         self._returning: dict[tuple, ReturningBatch] = {}
-        #: (group pk, key) of events `stage`d and not yet committed.
-        self._inflight: set[tuple[int, str]] = set()
+        self._init_staging()
         self._task: asyncio.Task | None = None
         self._queued = 0  # writes queued so far (a sequence number)
         self._done = 0  # writes queued before the last finished round
@@ -129,27 +116,11 @@ class WriteQueue:
     # -- ways in -------------------------------------------------------------------
     async def append(self, event: Event) -> bool:
         """Store `event` in the next round; True if it was new."""
+        self.release()
         fut = asyncio.get_running_loop().create_future()
         self._events.append((event, fut))
         self._kick()
         return await fut
-
-    def stage(self, event: Event, group_pk: int) -> asyncio.Future | None:
-        """Queue `event` for the next round without waiting: the pipeline, having made
-        sure it is not stored yet (`storage.seen`), handles it meanwhile, so that the
-        event and the writes its handling queues commit in one round. The future says
-        whether the row was new once committed; None if the same event is queued
-        already (a second copy in flight is a duplicate)."""
-        k = (group_pk, event.key)
-        if k in self._inflight:
-            return None
-        self._inflight.add(k)
-        fut = asyncio.get_running_loop().create_future()
-        # Gone from the set only once committed, when a lookup finds the row.
-        fut.add_done_callback(lambda _: self._inflight.discard(k))
-        self._events.append((event, fut))
-        self._kick()
-        return fut
 
     async def run(self, fn: Write) -> Any:
         """Run `fn(conn)` in the next round's transaction; its result once committed."""
@@ -167,6 +138,7 @@ class WriteQueue:
         one column set before the round starts share one statement: a new member's
         first points were a statement (≈1 ms of the loop) each. Of equal keys from
         several callers, the first queued wins, as it would one transaction at a time."""
+        self.release()
         cols = tuple(rows[0]) if rows else ()
         k = (table, conflict, cols)
         batch = self._returning.get(k)
@@ -182,6 +154,7 @@ class WriteQueue:
 
     def defer_insert(self, table: Table, row: dict) -> None:
         """Queue one row for `table`; a round inserts a table's rows with one executemany."""
+        self.release()
         self._inserts.setdefault(table, []).append(row)
         self._queued += 1
         self._mark()
@@ -190,6 +163,7 @@ class WriteQueue:
     def defer_update(self, table: Table, row_id: Any, values: dict) -> None:
         """Queue `UPDATE table SET values WHERE id = row_id`; updates of one row queued
         before the next round are merged (later values win), so it is written once."""
+        self.release()
         key = (table, row_id)
         if key in self._updates:
             self._updates[key].update(values)
@@ -201,7 +175,9 @@ class WriteQueue:
 
     async def barrier(self, turn: TurnWrites | None = None) -> None:
         """Return once every write queued before this call is committed (or failed);
-        with `turn`, once every write that turn queued is."""
+        with `turn`, once every write that turn queued is (its held rows are queued now)."""
+        if turn is not None:
+            self.release(turn)
         target = self._queued if turn is None else turn.last.get(self, 0)
         if self._done >= target:
             return
@@ -211,7 +187,10 @@ class WriteQueue:
         await fut
 
     async def flush(self) -> None:
-        """Commit everything queued (at close)."""
+        """Commit everything queued (at close), held rows included."""
+        for held in self._held.values():
+            self._events.extend(held)
+        self._held.clear()
         while self._has_work() or (self._task is not None and not self._task.done()):
             if self._task is None or self._task.done():
                 self._kick()
@@ -227,6 +206,7 @@ class WriteQueue:
 
     # -- the writer ----------------------------------------------------------------
     def _push(self, fn: Write, fut: asyncio.Future | None) -> None:
+        self.release()
         self._writes.append((fn, fut))
         self._queued += 1
         self._mark()
@@ -313,7 +293,7 @@ class WriteQueue:
         """Give the writer's connection back (the store's `close`, and after a failed round)."""
         if self._sync is not None:
             await self._sync.close_connection()
-        self.store.seen.close()
+        self.store.reads.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             try:

@@ -12,6 +12,7 @@ reward never costs a level).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Float,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     case,
     func,
     or_,
@@ -31,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage import fastread
 from storage.batch import WriteQueue
 from storage.models import Base
 from storage.rewards import REDEEM, RewardsMixin
@@ -194,18 +197,7 @@ class Ledger(RewardsMixin):
     async def group_stats(self, group_pk: int, day_start: float, capped: tuple[str, ...]) -> dict[str, MemberStats]:
         """`stats` of every member of the group with ledger rows, in one query (the points
         rules load a group's figures at once rather than one query per member)."""
-        t = LedgerEntry.__table__
-        today = (t.c.ts >= day_start) & (t.c.amount > 0)
-        q = select(
-            t.c.member_id,
-            func.max(case((t.c.reason == "message", t.c.ts))),
-            func.coalesce(func.sum(case((today & t.c.reason.in_(capped), t.c.amount), else_=0)), 0),
-            func.coalesce(func.sum(case((today & (t.c.reason == "reaction"), t.c.amount), else_=0)), 0),
-            func.coalesce(func.sum(case((today & (t.c.reason == "message"), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((t.c.reason != REDEEM, t.c.amount), else_=0)), 0),
-        ).where(t.c.group_pk == group_pk).group_by(t.c.member_id)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(q)).all()
+        rows = await fastread.rows(self.engine, _group_stats_query(), {"g": group_pk, "day": day_start, "capped": list(capped)})
         return {m: MemberStats(float(last) if last is not None else None, int(c), int(r), int(n), int(xp))
                 for m, last, c, r, n, xp in rows}
 
@@ -214,9 +206,8 @@ class Ledger(RewardsMixin):
         t = LedgerEntry.__table__
         q = select(t.c.member_id, t.c.ts).where(t.c.group_pk == group_pk, t.c.reason == reason, t.c.ts >= since)
         out: dict[str, list[float]] = {}
-        async with self.engine.connect() as conn:
-            for m, ts in await conn.execute(q):
-                out.setdefault(m, []).append(float(ts))
+        for m, ts in await fastread.rows(self.engine, q):
+            out.setdefault(m, []).append(float(ts))
         return out
 
     async def last_ts(self, group_pk: int, member_id: str, reason: str) -> float | None:
@@ -276,3 +267,25 @@ class Ledger(RewardsMixin):
         ).order_by(LedgerEntry.id)
         async with self.engine.connect() as conn:
             return list((await conn.execute(q)).all())
+
+
+_GROUP_STATS: Any = None
+
+
+def _group_stats_query():
+    """`Ledger.group_stats`' query, built once with bound parameters: built per call (its
+    six CASE expressions, values inlined) it cost more than running it, on every first
+    sight of a group."""
+    global _GROUP_STATS
+    if _GROUP_STATS is None:
+        t = LedgerEntry.__table__
+        today = (t.c.ts >= bindparam("day")) & (t.c.amount > 0)
+        _GROUP_STATS = select(
+            t.c.member_id,
+            func.max(case((t.c.reason == "message", t.c.ts))),
+            func.coalesce(func.sum(case((today & t.c.reason.in_(bindparam("capped", expanding=True)), t.c.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((today & (t.c.reason == "reaction"), t.c.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((today & (t.c.reason == "message"), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((t.c.reason != REDEEM, t.c.amount), else_=0)), 0),
+        ).where(t.c.group_pk == bindparam("g")).group_by(t.c.member_id)
+    return _GROUP_STATS

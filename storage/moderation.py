@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage import fastread
 from storage.batch import DEFERRING, WriteQueue
 from storage.models import Base
 
@@ -275,8 +276,7 @@ class ModerationStore:
     async def trust_rows(self, group_pk: int) -> list[dict[str, Any]]:
         """Every trust record of a group."""
         t = ModTrust.__table__
-        async with self.engine.connect() as conn:
-            return [_row(r) for r in (await conn.execute(select(t).where(t.c.group_pk == group_pk))).all()]
+        return [_row(r) for r in await fastread.rows(self.engine, select(t).where(t.c.group_pk == group_pk))]
 
     # -- warnings -------------------------------------------------------------
     async def add_warning(self, group_pk: int, member_id: str, by: str, reason: str, ts: float) -> None:

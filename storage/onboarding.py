@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage import fastread
 from storage.models import Base
 
 #: Gate statuses: still waiting, let in, failed (wrong answers), ran out of time, left
@@ -179,8 +180,7 @@ class OnboardingStore:
         q = select(t).where(t.c.group_pk == group_pk)
         if status is not None:
             q = q.where(t.c.status == status)
-        async with self.engine.connect() as conn:
-            return [_row(r) for r in (await conn.execute(q.order_by(t.c.id))).all()]
+        return [_row(r) for r in await fastread.rows(self.engine, q.order_by(t.c.id))]
 
     async def pending_on_message(self, group_pk: int, message_id: str) -> int:
         """How many newcomers still wait under one gate message (a raid's is shared)."""
@@ -280,8 +280,7 @@ class OnboardingStore:
     async def members(self, group_pk: int) -> list[dict[str, Any]]:
         """Every onboarding record of a group."""
         t = OnbMember.__table__
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(select(t).where(t.c.group_pk == group_pk).order_by(t.c.id))).all()
+        rows = await fastread.rows(self.engine, select(t).where(t.c.group_pk == group_pk).order_by(t.c.id))
         out = []
         for r in rows:
             d = _row(r)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from storage import fastread
 from storage.batch import DEFERRING
 from storage.models import AuditEntry, Group, GroupMember, Member, Setting
 
@@ -109,8 +110,7 @@ class RecordsMixin:
 
     async def _read_settings(self, group_pk: int) -> dict[str, Any]:
         at = _time.monotonic()
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(select(Setting.key, Setting.value).where(Setting.group_pk == group_pk))).all()
+        rows = await fastread.rows(self.engine, select(Setting.key, Setting.value).where(Setting.group_pk == group_pk))
         values = {k: json.loads(v) for k, v in rows}
         self._settings[group_pk] = (at, values)
         return values
