@@ -34,6 +34,7 @@ class Seen:
     member_id: str
     message_id: str | None
     shingles: frozenset
+    #: Its cluster's id once it has a near-duplicate ("" until then).
     cluster: str
     #: The MinHash signature; its band keys are cut from it again when the message
     #: leaves the index (16 key tuples per message kept for that were ~1.5 KB each).
@@ -99,7 +100,8 @@ class GroupWindow:
         self.max_members = max_members
         self.recent: deque[Seen] = deque()
         self.max_index = max_index
-        self.index: dict[tuple[int, bytes], list[Seen]] = {}
+        #: Band key → the one message in that bucket, or a list of them (oldest first).
+        self.index: dict[tuple[int, bytes], Seen | list[Seen]] = {}
         self.clusters: dict[str, Cluster] = {}
         self.joins: deque[tuple[float, str]] = deque(maxlen=max_joins)
         self.join_burst: Cluster | None = None
@@ -164,9 +166,16 @@ class GroupWindow:
         best: Seen | None = None
         best_sim = 0.0
         shared: dict[Seen, int] = {}
+        index = self.index
         for k in keys:
-            for s in self.index.get(k, ()):
-                shared[s] = shared.get(s, 0) + 1
+            b = index.get(k)
+            if b is None:
+                continue
+            if type(b) is Seen:
+                shared[b] = shared.get(b, 0) + 1
+            else:
+                for s in b:
+                    shared[s] = shared.get(s, 0) + 1
         since = ts - window
         for s, n in shared.items():
             # One shared band of 16 is what unrelated texts of the same topic share;
@@ -177,23 +186,41 @@ class GroupWindow:
             sim = jaccard(sh, s.shingles)
             if sim >= threshold and sim > best_sim:
                 best, best_sim = s, sim
-        if best is not None and best.cluster in self.clusters:
-            cluster = self.clusters[best.cluster]
+        if best is None:
+            # A message like no other: a cluster of one, kept by no one. Most messages
+            # are; stored, their clusters were most of what the garbage collector walked.
+            cluster = Cluster(f"{member_id}:{message_id or ts}", ts, ts)
+            cid = ""
         else:
-            cid = f"{member_id}:{message_id or ts}"
-            cluster = Cluster(cid, ts, ts)
-            self.clusters[cid] = cluster
+            cluster = self.clusters.get(best.cluster) if best.cluster else None
+            if cluster is None:  # the first near-duplicate of `best`: its cluster begins
+                cid = f"{best.member_id}:{best.message_id or best.ts}"
+                cluster = self.clusters[cid] = Cluster(cid, best.ts, best.ts)
+                cluster.add(best.ts, best.member_id, best.message_id, cap)
+                best.cluster = cid
+            cid = cluster.id
         cluster.add(ts, member_id, message_id, cap)
-        seen = Seen(ts, member_id, message_id, sh, cluster.id, sig)
+        seen = Seen(ts, member_id, message_id, sh, cid, sig)
         self.recent.append(seen)
         for k in keys:
-            bucket = self.index.setdefault(k, [])
-            bucket.append(seen)
-            if len(bucket) > BUCKET_CAP:  # a very common text must not make lookups slow
-                del bucket[0]
+            # A bucket of one is the message itself, not a list: 16 lists a message were
+            # most of the objects the garbage collector walked under load.
+            b = index.get(k)
+            if b is None:
+                index[k] = seen
+            elif type(b) is Seen:
+                index[k] = [b, seen]
+            else:
+                b.append(seen)
+                if len(b) > BUCKET_CAP:  # a very common text must not make lookups slow
+                    del b[0]
         if len(self.recent) > self.max_index:
             self._drop(self.recent.popleft())
         return cluster, best_sim
+
+    def buckets(self) -> list[list[Seen]]:
+        """Every bucket of the near-duplicate index as a list (for tests and reports)."""
+        return [[b] if type(b) is Seen else list(b) for b in self.index.values()]
 
     def _evict(self, before: float) -> None:
         while self.recent and self.recent[0].ts < before:
@@ -203,16 +230,22 @@ class GroupWindow:
                 del self.clusters[cid]
 
     def _drop(self, s: Seen) -> None:
+        index = self.index
         for k in HASHER.band_keys(s.sig):
-            b = self.index.get(k)
+            b = index.get(k)
             if b is None:
                 continue
-            try:
-                b.remove(s)
-            except ValueError:
-                pass
-            if not b:
-                del self.index[k]
+            if b is s:
+                del index[k]
+            elif type(b) is not Seen:
+                try:
+                    b.remove(s)
+                except ValueError:
+                    continue
+                if len(b) == 1:
+                    index[k] = b[0]
+                elif not b:
+                    del index[k]
 
     def note_join(self, ts: float, member_id: str, window: float, threshold: int) -> tuple[int, Cluster | None]:
         """Record a join; return joins within `window` and the join burst, if one is on."""

@@ -262,8 +262,8 @@ def test_the_near_duplicate_index_lets_go_of_messages_that_leave_it():
     # Only the newest 50 are indexed, and every bucket holds only those.
     assert len(w.recent) == 50
     kept = {id(s) for s in w.recent}
-    assert all(id(s) in kept for bucket in w.index.values() for s in bucket)
-    assert sum(map(len, w.index.values())) <= 50 * HASHER.bands
+    assert all(id(s) in kept for bucket in w.buckets() for s in bucket)
+    assert sum(map(len, w.buckets())) <= 50 * HASHER.bands
     # Time-based eviction empties the index completely.
     w._evict(10_000.0)
     assert not w.recent and not w.index
@@ -271,4 +271,10 @@ def test_the_near_duplicate_index_lets_go_of_messages_that_leave_it():
     a, b = shingles("join my channel t.me/cheap now"), shingles("join my channel t.me/cheap now!!")
     c1, _ = w.cluster_for(20_000.0, "x", "a", a, HASHER.signature(a), 0.7, 600.0)
     c2, sim = w.cluster_for(20_001.0, "y", "b", b, HASHER.signature(b), 0.7, 600.0)
-    assert c1 is c2 and sim >= 0.7
+    # The first was a cluster of one (kept by no one); the second joins it under its id.
+    assert c2.id == c1.id and sim >= 0.7 and set(c2.members) == {"x", "y"}
+    assert c1.id in w.clusters
+    # A message like no other is indexed without a stored cluster, in buckets of one.
+    before = len(w.clusters)
+    w.cluster_for(20_002.0, "z", "c", shingles("an entirely different sentence"), HASHER.signature(shingles("an entirely different sentence")), 0.7, 600.0)
+    assert len(w.clusters) == before

@@ -289,7 +289,7 @@ def test_window_forgets_a_member_at_once():
     assert w.forget_member("alice") == 2
     assert not w.has_member("alice") and w.has_member("bob")
     assert all(s.member_id != "alice" for s in w.recent)
-    assert all(s.member_id != "alice" for bucket in w.index.values() for s in bucket)
+    assert all(s.member_id != "alice" for bucket in w.buckets() for s in bucket)
     (cluster,) = w.clusters.values()
     assert list(cluster.members) == ["bob"] and "alice" not in cluster.id
     assert all(s.cluster == cluster.id for s in w.recent)
