@@ -14,6 +14,8 @@ far past 20 ms. Two changes, both standard for services:
   still found within 10,000 allocations; a full collection waits for 50 × 1,000 younger
   ones, minutes apart at 1,000 messages a second.
 
+It also shortens the interpreter's thread switch interval (`SWITCH_INTERVAL`).
+
 Called by `communitybot run` (and each shard worker) and the load benchmark, not by
 tests or one-shot commands.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import sys
 import time
 
 log = logging.getLogger(__name__)
@@ -30,14 +33,21 @@ log = logging.getLogger(__name__)
 #: (first generation, second, third): see the module docstring.
 THRESHOLDS = (10_000, 50, 1_000)
 
+#: Seconds a thread may hold the GIL while another waits for it (CPython's default is
+#: 0.005). The group-commit writer thread and the event loop take turns on every round;
+#: with 5 ms turns a round that needed half a millisecond of Python could wait 5 ms for
+#: the loop, and the loop as long for the round. Load, 2 workers, 20 s: p99 22 → 18 ms.
+SWITCH_INTERVAL = 0.001
+
 
 def tune_for_service() -> tuple[int, int, int]:
-    """Collect once, freeze what start-up built, and set `THRESHOLDS`; returns the
-    thresholds that were in force before."""
+    """Collect once, freeze what start-up built, set `THRESHOLDS` and `SWITCH_INTERVAL`;
+    returns the thresholds that were in force before."""
     before = gc.get_threshold()
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     return before
 
 

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 _READERS: weakref.WeakKeyDictionary[Any, FastReads] = weakref.WeakKeyDictionary()
 
 _EVENTS = EventRow.__table__
+_STORED_SQL = "SELECT 1 FROM events WHERE group_pk = ? AND key = ? LIMIT 1"
 _STORED = select(1).where(_EVENTS.c.group_pk == bindparam("g"), _EVENTS.c.key == bindparam("k")).limit(1)
 
 
@@ -74,7 +75,20 @@ class FastReads:
 
     async def stored(self, group_pk: int, key: str) -> bool:
         """True if an event with this key is committed in the group."""
-        return bool(await self.rows(_STORED, {"g": group_pk, "k": key}))
+        if self._engine is not None:
+            try:
+                # The driver's own cursor: asked for every message, SQLAlchemy's execution
+                # context cost ten times the lookup (8 % of a loaded worker's time).
+                if self._conn is None:
+                    self._conn = self._engine.connect()
+                cur = self._conn.connection.dbapi_connection.execute(_STORED_SQL, (group_pk, key))
+                return cur.fetchone() is not None
+            except Exception as exc:  # sqlite3.OperationalError: locked; fall back as `rows` does
+                self.fallbacks += 1
+                log.debug("direct lookup failed (%s); asking through the driver", exc)
+                self.close()
+        async with self.store.engine.connect() as conn:
+            return (await conn.execute(_STORED, {"g": group_pk, "k": key})).first() is not None
 
     async def rows(self, statement: Any, params: Any = None) -> list[Row]:
         """Every row `statement` returns, from committed data."""

@@ -279,20 +279,15 @@ class EventStore(EventRowsMixin, RecordsMixin):
         return evs
 
     async def _by_key(self, group_pk: int, key: str) -> Event | None:
+        # Through the fast reader: the points rules look up the message a reply answers.
         t = EventRow.__table__
-        async with self.engine.connect() as conn:
-            r = (
-                await conn.execute(select(t).where(t.c.group_pk == group_pk, t.c.key == key))
-            ).mappings().first()
-            if r is None:
-                return None
-            g = (await conn.execute(select(Group).where(Group.id == group_pk))).one()
-            m = (
-                await conn.execute(
-                    select(Member.name).where(Member.platform == g.platform, Member.member_id == r["member_id"])
-                )
-            ).scalar()
-        return row_to_event(r, g.platform, g.group_id, {r["member_id"] or "": m or ""})
+        rows = await self.reads.rows(select(t).where(t.c.group_pk == group_pk, t.c.key == key))
+        if not rows:
+            return None
+        r = rows[0]._mapping
+        (g,) = await self.reads.rows(select(Group).where(Group.id == group_pk))
+        names = await self.reads.rows(select(Member.name).where(Member.platform == g.platform, Member.member_id == r["member_id"]))
+        return row_to_event(r, g.platform, g.group_id, {r["member_id"] or "": (names[0][0] if names else None) or ""})
 
     async def _names(self, conn, platform: str) -> dict[str, str]:
         rows = await conn.execute(

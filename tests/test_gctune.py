@@ -1,12 +1,14 @@
-"""The service GC settings: start-up objects frozen, thresholds raised, and an object
-that loses its last reference after the freeze is still freed."""
+"""The service GC settings: start-up objects frozen, thresholds raised, a shorter thread
+switch interval, and an object that loses its last reference after the freeze is still
+freed."""
 
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 
-from bot.gctune import THRESHOLDS, tune_for_service
+from bot.gctune import SWITCH_INTERVAL, THRESHOLDS, tune_for_service
 
 
 class Thing:
@@ -15,11 +17,13 @@ class Thing:
 
 def test_tuning_freezes_start_up_and_raises_thresholds():
     before = gc.get_threshold()
+    switch = sys.getswitchinterval()
     kept = Thing()
     try:
         previous = tune_for_service()
         assert previous == before
         assert gc.get_threshold() == THRESHOLDS
+        assert sys.getswitchinterval() == SWITCH_INTERVAL < 0.005
         assert gc.get_freeze_count() > 0
         ref = weakref.ref(kept)
         del kept  # frozen, yet freed by reference counting like any object
@@ -27,6 +31,7 @@ def test_tuning_freezes_start_up_and_raises_thresholds():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+        sys.setswitchinterval(switch)
 
 
 def test_log_pauses_reports_a_collection_with_its_generation(caplog):
