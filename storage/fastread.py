@@ -82,7 +82,7 @@ class FastReads:
                 if self._conn is None:
                     self._conn = self._engine.connect()
                 cur = self._conn.connection.dbapi_connection.execute(_STORED_SQL, (group_pk, key))
-                return cur.fetchone() is not None
+                return bool(cur.fetchall())  # stepped to the end: no read transaction left open
             except Exception as exc:  # sqlite3.OperationalError: locked; fall back as `rows` does
                 self.fallbacks += 1
                 log.debug("direct lookup failed (%s); asking through the driver", exc)

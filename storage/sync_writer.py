@@ -170,6 +170,14 @@ class SyncWriter:
             except Exception:  # noqa: S110 - a broken connection is dropped either way
                 pass
 
+    def close_now(self) -> None:
+        """Close the connection before returning (the store's engine was disposed of: a
+        reset after an outage, a file about to be replaced); waits for a round in flight."""
+        try:
+            self._thread.submit(self._close).result()
+        except RuntimeError:  # the thread was shut down (the store closed): nothing runs
+            self._close()
+
     async def close_connection(self) -> None:
         """Close the connection (the queue is idle); the next round opens another."""
         if self._conn is not None:

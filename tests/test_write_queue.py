@@ -237,3 +237,28 @@ async def test_a_busy_sqlite_writer_checkpoints_in_the_background(tmp_path, monk
         assert await count(s, "SELECT count(*) FROM events") == 5
     finally:
         await s.close()
+
+
+async def test_connections_outlast_short_gaps_and_close_once_idle(tmp_path):
+    """Under load the queue runs dry between rounds for a millisecond or two; closing and
+    reopening the writer's and the fast reader's connections then cost a quarter of the
+    loop's time. They linger `IDLE_LINGER`, and go once the bot is really idle."""
+    from sqlalchemy import event as sa_event
+
+    from storage.batch import IDLE_LINGER
+
+    s = await EventStore.open(f"sqlite:///{tmp_path / 'linger.db'}")
+    opened = {"writer": 0, "reader": 0}
+    sa_event.listen(s.writes._sync.engine, "connect", lambda *_: opened.__setitem__("writer", opened["writer"] + 1))
+    sa_event.listen(s.reads._engine, "connect", lambda *_: opened.__setitem__("reader", opened["reader"] + 1))
+    try:
+        g = await s.ensure_group("fake", "g1", "G")
+        for i in range(6):
+            assert await s.append(msg(i))
+            assert await s.reads.stored(g.pk, msg(i).key)
+            await asyncio.sleep(IDLE_LINGER / 5)
+        assert opened == {"writer": 1, "reader": 1}
+        await asyncio.sleep(IDLE_LINGER * 4)
+        assert s.writes._sync._conn is None and s.reads._conn is None
+    finally:
+        await s.close()
