@@ -79,7 +79,7 @@ async def report(ctx: Ctx):
     flag, created = await svc.store.create_flag(
         group.pk, f"msg:{target.message_id}", ts, kind="report", severity="medium", member_id=target.member_id,
         message_id=target.message_id, channel_id=target.channel_id, text=(target.text or "")[:2000],
-        count=1, members=[[target.member_id, target.message_id]],
+        count=1, members=[(target.member_id, target.message_id)],
     )
     if not await svc.store.add_report(group.pk, flag["id"], e.member_id or "", ts):
         return ctx.private(ctx.t("report.again"))

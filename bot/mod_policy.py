@@ -135,9 +135,9 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
         return
     if flag is None and raid is None and e.kind is EventKind.MESSAGE:
         flag = await member_flag(svc, pk, e.member_id, ts)
-    entry = [e.member_id, e.message_id]
+    entry = (e.member_id, e.message_id)  # tuples, as `ModerationStore` reads them back
     # A raid's flag covers every member of the cluster, also those before it crossed the line.
-    earlier = [[m, msg] for m, (msg, _) in cluster.members.items() if [m, msg] != entry] if raid and cluster else []
+    earlier = [(m, msg) for m, (msg, _) in cluster.members.items() if (m, msg) != entry] if raid and cluster else []
     raid_started = False
     created = False
     if flag is None:

@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from storage.ledger import MemberStats
 from storage.once import SingleFlight
@@ -47,9 +48,9 @@ class _Day:
         return MemberStats(self.last_message, self.today_capped, self.today_reaction, self.today_messages, self.xp)
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """A recent message as the helpful-answer rule needs it."""
+class Seen(NamedTuple):
+    """A recent message as the helpful-answer rule needs it. A tuple of strings, which the
+    garbage collector stops tracking: thousands are kept, for as long as they are recent."""
 
     member_id: str | None
     reply_to_id: str | None

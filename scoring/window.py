@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from scoring.textnorm import MinHasher, jaccard
 
@@ -26,19 +27,22 @@ MIN_BANDS = 2
 HASHER = MinHasher()
 
 
-@dataclass(slots=True, eq=False)
-class Seen:
-    """One message in the group's near-duplicate index."""
+class Seen(NamedTuple):
+    """One message in the group's near-duplicate index: a tuple of plain values, which
+    the garbage collector stops tracking (tens of thousands are kept under load; as
+    objects with a shingle set each, they were most of what a collection walked). Its
+    cluster, once it has one, is in `GroupWindow.cluster_of`."""
 
     ts: float
     member_id: str
     message_id: str | None
-    shingles: frozenset
-    #: Its cluster's id once it has a near-duplicate ("" until then).
-    cluster: str
+    #: Its shingles (a set is made of them only to compare it with a new message).
+    shingles: tuple[str, ...]
     #: The MinHash signature; its band keys are cut from it again when the message
     #: leaves the index (16 key tuples per message kept for that were ~1.5 KB each).
     sig: bytes
+    #: Its number in the window (what the index's buckets hold).
+    seq: int
 
 
 @dataclass
@@ -100,8 +104,15 @@ class GroupWindow:
         self.max_members = max_members
         self.recent: deque[Seen] = deque()
         self.max_index = max_index
-        #: Band key → the one message in that bucket, or a list of them (oldest first).
-        self.index: dict[tuple[int, bytes], Seen | list[Seen]] = {}
+        #: Band key → the number of the one message in that bucket, or a tuple of them
+        #: (oldest first); `seen` maps numbers to messages. Numbers, not references: a
+        #: tuple of ints is no work for the garbage collector, and lists of messages
+        #: were half of what it walked under load (`bench/load.py`).
+        self.index: dict[tuple[int, bytes], int | tuple[int, ...]] = {}
+        self.seen: dict[int, Seen] = {}
+        #: Message number → id of its cluster, for messages that have a near-duplicate.
+        self.cluster_of: dict[int, str] = {}
+        self._seq = 0
         self.clusters: dict[str, Cluster] = {}
         self.joins: deque[tuple[float, str]] = deque(maxlen=max_joins)
         self.join_burst: Cluster | None = None
@@ -165,25 +176,27 @@ class GroupWindow:
         keys = HASHER.band_keys(sig)
         best: Seen | None = None
         best_sim = 0.0
-        shared: dict[Seen, int] = {}
+        shared: dict[int, int] = {}
         index = self.index
         for k in keys:
             b = index.get(k)
             if b is None:
                 continue
-            if type(b) is Seen:
+            if type(b) is int:
                 shared[b] = shared.get(b, 0) + 1
             else:
-                for s in b:
-                    shared[s] = shared.get(s, 0) + 1
+                for q in b:
+                    shared[q] = shared.get(q, 0) + 1
         since = ts - window
-        for s, n in shared.items():
+        by_seq = self.seen
+        for q, n in shared.items():
+            s = by_seq[q]
             # One shared band of 16 is what unrelated texts of the same topic share;
             # a text as similar as the raid threshold (0.7) shares about 8, and fewer
             # than 2 with a chance of 1 in 3,000. The exact Jaccard is for the rest.
             if n < MIN_BANDS or s.ts < since:
                 continue
-            sim = jaccard(sh, s.shingles)
+            sim = jaccard(sh, frozenset(s.shingles))
             if sim >= threshold and sim > best_sim:
                 best, best_sim = s, sim
         if best is None:
@@ -192,35 +205,42 @@ class GroupWindow:
             cluster = Cluster(f"{member_id}:{message_id or ts}", ts, ts)
             cid = ""
         else:
-            cluster = self.clusters.get(best.cluster) if best.cluster else None
+            cluster = self.clusters.get(self.cluster_of.get(best.seq, ""))
             if cluster is None:  # the first near-duplicate of `best`: its cluster begins
                 cid = f"{best.member_id}:{best.message_id or best.ts}"
                 cluster = self.clusters[cid] = Cluster(cid, best.ts, best.ts)
                 cluster.add(best.ts, best.member_id, best.message_id, cap)
-                best.cluster = cid
+                self.cluster_of[best.seq] = cid
             cid = cluster.id
         cluster.add(ts, member_id, message_id, cap)
-        seen = Seen(ts, member_id, message_id, sh, cid, sig)
+        self._seq += 1
+        seq = self._seq
+        seen = Seen(ts, member_id, message_id, tuple(sh), sig, seq)
+        if cid:
+            self.cluster_of[seq] = cid
         self.recent.append(seen)
+        by_seq[seq] = seen
         for k in keys:
-            # A bucket of one is the message itself, not a list: 16 lists a message were
-            # most of the objects the garbage collector walked under load.
+            # A bucket of one is the message's number itself, not a tuple.
             b = index.get(k)
             if b is None:
-                index[k] = seen
-            elif type(b) is Seen:
-                index[k] = [b, seen]
+                index[k] = seq
+            elif type(b) is int:
+                index[k] = (b, seq)
             else:
-                b.append(seen)
-                if len(b) > BUCKET_CAP:  # a very common text must not make lookups slow
-                    del b[0]
+                # A very common text must not make lookups slow: the oldest goes.
+                index[k] = (*b, seq) if len(b) < BUCKET_CAP else (*b[1:], seq)
         if len(self.recent) > self.max_index:
             self._drop(self.recent.popleft())
         return cluster, best_sim
 
+    def cluster_id(self, s: Seen) -> str:
+        """The id of the cluster an indexed message is in ("" while it has no near-duplicate)."""
+        return self.cluster_of.get(s.seq, "")
+
     def buckets(self) -> list[list[Seen]]:
         """Every bucket of the near-duplicate index as a list (for tests and reports)."""
-        return [[b] if type(b) is Seen else list(b) for b in self.index.values()]
+        return [[self.seen[b]] if type(b) is int else [self.seen[q] for q in b] for b in self.index.values()]
 
     def _evict(self, before: float) -> None:
         while self.recent and self.recent[0].ts < before:
@@ -230,22 +250,18 @@ class GroupWindow:
                 del self.clusters[cid]
 
     def _drop(self, s: Seen) -> None:
-        index = self.index
+        index, seq = self.index, s.seq
         for k in HASHER.band_keys(s.sig):
             b = index.get(k)
             if b is None:
                 continue
-            if b is s:
+            if b == seq:
                 del index[k]
-            elif type(b) is not Seen:
-                try:
-                    b.remove(s)
-                except ValueError:
-                    continue
-                if len(b) == 1:
-                    index[k] = b[0]
-                elif not b:
-                    del index[k]
+            elif type(b) is tuple and seq in b:
+                rest = tuple(q for q in b if q != seq)
+                index[k] = rest[0] if len(rest) == 1 else rest
+        self.seen.pop(seq, None)
+        self.cluster_of.pop(seq, None)
 
     def note_join(self, ts: float, member_id: str, window: float, threshold: int) -> tuple[int, Cluster | None]:
         """Record a join; return joins within `window` and the join burst, if one is on."""
@@ -288,9 +304,9 @@ class GroupWindow:
                 cluster.id = new
                 self.clusters[new] = self.clusters.pop(cid)
                 renamed[cid] = new
-        for s in self.recent:
-            if s.cluster in renamed:
-                s.cluster = renamed[s.cluster]
+        for seq, cid in self.cluster_of.items():
+            if cid in renamed:
+                self.cluster_of[seq] = renamed[cid]
         self.joins = deque(((t, placeholder if m == member_id else m) for t, m in self.joins), maxlen=self.joins.maxlen)
         if self.join_burst is not None:
             self.join_burst.members.pop(member_id, None)

@@ -133,6 +133,10 @@ def _row(r: Any) -> dict[str, Any]:
     for k in _JSON_FIELDS:
         if k in d and isinstance(d[k], str):
             d[k] = json.loads(d[k] or "[]")
+    if isinstance(d.get("members"), list):
+        # (member, message) pairs as tuples: a flood's flag holds up to a hundred, and as
+        # lists each was one more object for the garbage collector to walk, for ever.
+        d["members"] = [tuple(m) for m in d["members"]]
     return d
 
 

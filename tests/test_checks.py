@@ -266,7 +266,7 @@ def test_the_near_duplicate_index_lets_go_of_messages_that_leave_it():
     assert sum(map(len, w.buckets())) <= 50 * HASHER.bands
     # Time-based eviction empties the index completely.
     w._evict(10_000.0)
-    assert not w.recent and not w.index
+    assert not w.recent and not w.index and not w.seen and not w.cluster_of
     # Near-identical texts still meet in one cluster.
     a, b = shingles("join my channel t.me/cheap now"), shingles("join my channel t.me/cheap now!!")
     c1, _ = w.cluster_for(20_000.0, "x", "a", a, HASHER.signature(a), 0.7, 600.0)

@@ -22,7 +22,7 @@ async def test_flags_are_unique_per_key_and_updatable(db_url):
         assert not created2 and again["id"] == flag["id"] and again["kind"] == "auto"
         await mod.update_flag(flag["id"], status="spam", decided_by="admin", members=[["u1", "1"], ["u2", "2"]])
         got = await mod.flag(flag["id"])
-        assert got["status"] == "spam" and got["members"] == [["u1", "1"], ["u2", "2"]]
+        assert got["status"] == "spam" and got["members"] == [("u1", "1"), ("u2", "2")]
         assert await mod.flags(g.pk) == []
         assert [f["id"] for f in await mod.flags(g.pk, status=None)] == [flag["id"]]
     finally:

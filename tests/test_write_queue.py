@@ -102,7 +102,7 @@ async def test_updates_of_one_row_fold_into_the_latest_values(store):
         DEFERRING.reset(token)
     await store.writes.barrier()
     got = await mod.flag(flag["id"])
-    assert got["members"] == [["1", str(i)] for i in range(1, 6)]
+    assert got["members"] == [("1", str(i)) for i in range(1, 6)]
     assert (got["updated_ts"], got["status"], got["action"]) == (5.0, "acted", "delete")
 
 
