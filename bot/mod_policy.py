@@ -7,6 +7,7 @@ so a raid of fifty accounts is one alert whose count goes up, not fifty alerts.
 
 from __future__ import annotations
 
+import json
 import time as _time
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -72,6 +73,26 @@ MEMBER_FLAG_KEEP = 100
 #: Seconds the policy trusts its in-memory copy of a member's flag before reading it
 #: again (a moderator's decision in this process drops the copy at once).
 MEMBER_FLAG_FRESH = 30.0
+
+
+def _members_json(caches: dict[int, dict], flag_id: int, members: list) -> str:
+    """`members` as the JSON the flag stores, each pair encoded once: a flood's flag gains
+    a message and loses its oldest on every message, and encoding all hundred pairs each
+    time was the policy's largest cost."""
+    if flag_id not in caches and len(caches) >= 2000:
+        caches.clear()  # bounded: the flags of floods going on now come back at once
+    cache = caches.setdefault(flag_id, {})
+    out = []
+    for m in members:
+        j = cache.get(m)
+        if j is None:
+            j = cache[m] = json.dumps(list(m), ensure_ascii=False, default=str)
+        out.append(j)
+    if len(cache) > 4 * len(members) + 16:  # pairs that left the list
+        keep = set(members)
+        for m in [m for m in cache if m not in keep]:
+            del cache[m]
+    return "[" + ", ".join(out) + "]"
 
 
 async def member_flag(svc: ModerationService, pk: int, member_id: str, ts: float) -> dict | None:
@@ -158,6 +179,7 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
         keep = MEMBER_FLAG_KEEP if raid is None and flag["kind"] == "auto" else RAID_KEEP
         members = members[-(keep - 1):] + [entry]
         upd: dict = {"members": members, "count": len({m[0] for m in members}), "updated_ts": ts}
+        stored = {"members": _members_json(svc.flag_json, flag["id"], members)}
         if rank(severity) > rank(flag["severity"]):
             upd["severity"] = severity
         if raid is not None:
@@ -169,7 +191,7 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
             upd["text"] = (e.text or "")[:2000]
             upd["verdicts"] = verdict_dicts(sc)
             upd["score"] = sc.spam_probability()
-        await svc.store.update_flag(flag["id"], **upd)
+        await svc.store.update_flag(flag["id"], **{**upd, **stored})
         flag.update(upd)
     if cluster is not None:
         svc.cluster_flags[(pk, cluster.id)] = flag["id"]

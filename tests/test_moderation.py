@@ -292,3 +292,18 @@ async def test_a_long_flood_keeps_the_members_last_hundred_messages_on_its_flag(
     flag = await bot.app.services["moderation"].store.flag(int(flag_id(alert)))
     assert flag["count"] == 1 and len(flag["members"]) == MEMBER_FLAG_KEEP
     assert [m for _, m in flag["members"]] == [e.message_id for e in sent[-MEMBER_FLAG_KEEP:]]
+
+
+def test_a_flags_pairs_are_written_as_the_json_of_the_whole_list():
+    """The policy encodes each (member, message) pair once and joins them; what it writes
+    must be exactly what encoding the whole list gives, as the list slides."""
+    import json
+
+    from bot.mod_policy import _members_json
+
+    caches: dict = {}
+    pairs = [("u1", str(i)) for i in range(150)] + [("дима", None), ('q"uote', "1")]
+    for lo, hi in ((0, 1), (0, 50), (40, 140), (52, 152)):
+        window = pairs[lo:hi]
+        assert _members_json(caches, 7, window) == json.dumps([list(p) for p in window], ensure_ascii=False)
+    assert len(caches[7]) <= 4 * 100 + 16  # pairs that left the list are let go
