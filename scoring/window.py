@@ -12,7 +12,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from scoring.textnorm import MinHasher, jaccard
+from scoring.textnorm import MinHasher
 
 #: Messages kept per band bucket of the near-duplicate index, newest last. A message
 #: needs to meet one earlier member of its cluster to join it, and near-identical texts
@@ -196,7 +196,9 @@ class GroupWindow:
             # than 2 with a chance of 1 in 3,000. The exact Jaccard is for the rest.
             if n < MIN_BANDS or s.ts < since:
                 continue
-            sim = jaccard(sh, frozenset(s.shingles))
+            # Jaccard without a set of the candidate's shingles (unique already).
+            inter = len(sh.intersection(s.shingles))
+            sim = inter / (len(sh) + len(s.shingles) - inter)
             if sim >= threshold and sim > best_sim:
                 best, best_sim = s, sim
         if best is None:
