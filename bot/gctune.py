@@ -53,8 +53,9 @@ def tune_for_service() -> tuple[int, int, int]:
 
 def log_pauses(min_ms: float = 20.0):
     """Log each collection that paused the process for `min_ms` or more (WARNING, with
-    its generation and objects collected). On when `COMMUNITYBOT_GC_LOG` is set: for
-    finding where latency spikes come from. Returns the callback (in `gc.callbacks`)."""
+    its generation and objects collected). On when `COMMUNITYBOT_GC_LOG` is set, from
+    `COMMUNITYBOT_GC_LOG_MS` milliseconds (default 20): for finding where latency spikes
+    come from. Returns the callback (in `gc.callbacks`)."""
     started: list[float] = [0.0]
 
     def callback(phase: str, info: dict) -> None:
@@ -70,4 +71,4 @@ def log_pauses(min_ms: float = 20.0):
 
 
 if os.environ.get("COMMUNITYBOT_GC_LOG"):
-    log_pauses()
+    log_pauses(float(os.environ.get("COMMUNITYBOT_GC_LOG_MS", "20")))
