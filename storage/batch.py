@@ -69,10 +69,7 @@ ROUND_GAP = 0.001
 #: statement a trip to the driver's thread); unpaced, a bot at half load started a round
 #: for every event or two and spent a third of its time on them. Paced, a write waits
 #: at most this long for its round, and the rounds of a busy second fold ~200 events.
-#: 7.5 ms rather than 5 since a message commits in one round, not two: in alternating
-#: 60 s runs of `bench/load.py --workers 2` p99 went 34 → 27 and 30 → 24 ms (fewer,
-#: fuller rounds: 5.1 writes a commit against 4.0).
-ROUND_EVERY = 0.0075
+ROUND_EVERY = 0.005
 
 #: Seconds the writer waits for more writes before it closes its connections.
 IDLE_LINGER = 0.05
