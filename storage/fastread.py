@@ -73,6 +73,11 @@ class FastReads:
         # the new ones and turns their reads into "disk I/O error".
         event.listen(store.engine.sync_engine, "engine_disposed", lambda _engine: self.close())
 
+    @property
+    def fast(self) -> bool:
+        """Whether reads skip the async driver (a SQLite file)."""
+        return self._engine is not None
+
     async def stored(self, group_pk: int, key: str) -> bool:
         """True if an event with this key is committed in the group."""
         if self._engine is not None:

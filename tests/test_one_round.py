@@ -1,6 +1,7 @@
 """A message's row commits in the same group-commit round as the writes its handling
-queues (`Pipeline._stage`, `storage.fastread`): one round per message, not two, and still
-stored once and acted on once when it arrives twice. Both backends."""
+queues (`Pipeline._stage`, `storage.fastread`): one round per message, not two (on a
+SQLite file; PostgreSQL commits the row first), and still stored once and acted on once
+when it arrives twice. Both backends."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ async def scalar(store: EventStore, stmt) -> int:
 
 
 async def test_a_message_and_the_writes_it_causes_commit_in_one_round(app):
+    if not app.store.reads.fast:
+        pytest.skip("on PostgreSQL a message is committed before its steps (the lookup would cost more than the round)")
     writes = app.store.writes
     for i in range(3):  # first sights (group, member, schedules) out of the way
         await app.fake.inject(msg(i))
