@@ -157,8 +157,12 @@ def _entities(text: str, entities: tuple[MessageEntity, ...], ctx: TranslateCont
         if ent.type == MessageEntity.TEXT_MENTION and ent.user is not None:
             mentions.append(str(ent.user.id))
         elif ent.type == MessageEntity.MENTION:
-            name = utf16[ent.offset * 2 : (ent.offset + ent.length) * 2].decode("utf-16-le")
+            # A malformed entity may cut a surrogate pair or reach past the text: what
+            # cannot be decoded is dropped, and an empty name is no mention.
+            name = utf16[max(ent.offset, 0) * 2 : max(ent.offset + ent.length, 0) * 2].decode("utf-16-le", errors="ignore")
             uname = name.lstrip("@")
+            if not uname:
+                continue
             mentions.append(ctx.usernames.get(uname.casefold(), "@" + uname))
         elif ent.type in (MessageEntity.URL, MessageEntity.TEXT_LINK):
             links += 1
