@@ -45,8 +45,10 @@ async def scalar(store: EventStore, stmt) -> int:
 
 
 async def test_a_message_and_the_writes_it_causes_commit_in_one_round(app):
-    if not app.store.reads.fast:
-        pytest.skip("on PostgreSQL a message is committed before its steps (the lookup would cost more than the round)")
+    # On a SQLite file the row is staged and commits with the steps' writes; on
+    # PostgreSQL it is committed before the steps (the lookup there would cost a pooled
+    # connection and more than the round it saves), so the turn holds no staged row.
+    staged = app.store.reads.fast
     writes = app.store.writes
     for i in range(3):  # first sights (group, member, schedules) out of the way
         await app.fake.inject(msg(i))
@@ -56,15 +58,20 @@ async def test_a_message_and_the_writes_it_causes_commit_in_one_round(app):
         before = writes.rounds
         turn = await app.fake.inject(msg(i))
         assert turn.new
+        assert (turn.stored is not None) == staged
         per_message.append(writes.rounds - before)
     assert await app.store.count_events() == 15
     # The flags and audit rows were written, in the messages' own rounds.
     assert await scalar(app.store, select(func.count()).select_from(AuditEntry)) > audits_before
-    # Committing the row first and then the steps' writes took two rounds every message.
-    # A step that waits for a write's result (a flag created, points granted) while a
-    # round is under way can still need a second one, so this counts, not insists.
-    assert per_message.count(1) >= len(per_message) // 2, per_message
-    assert max(per_message) <= 3, per_message
+    if staged:
+        # Committing the row first and then the steps' writes took two rounds every
+        # message. A step that waits for a write's result (a flag created, points
+        # granted) while a round is under way can still need a second one, so this
+        # counts, not insists.
+        assert per_message.count(1) >= len(per_message) // 2, per_message
+        assert max(per_message) <= 3, per_message
+    else:
+        assert min(per_message) >= 1, per_message  # the row's own round at least
 
 
 async def test_a_message_arriving_twice_is_stored_once_and_acted_on_once(app):
