@@ -22,6 +22,7 @@ disposed of (a reset after an outage), so it never outlives a file that is repla
 from __future__ import annotations
 
 import logging
+import sqlite3
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +89,7 @@ class FastReads:
                     self._conn = self._engine.connect()
                 cur = self._conn.connection.dbapi_connection.execute(_STORED_SQL, (group_pk, key))
                 return bool(cur.fetchall())  # stepped to the end: no read transaction left open
-            except Exception as exc:  # sqlite3.OperationalError: locked; fall back as `rows` does
+            except sqlite3.Error as exc:  # locked (a recovery, a checkpoint): fall back as `rows` does
                 self.fallbacks += 1
                 log.debug("direct lookup failed (%s); asking through the driver", exc)
                 self.close()
