@@ -97,6 +97,7 @@ async def run(url: str, rate: int, seconds: float, bare: bool, concurrency: int 
         await shards.start()
         before = {s["worker"]: s for s in await shards.stats()}
         app = None
+        tune_for_service()  # as `communitybot run` tunes its shard parent
     else:
         app = await App.create(load_config(None), url)
         if bare:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.load import make_event  # noqa: E402
 from bot.shard_channel import Channel  # noqa: E402
 
-DONE = {"worker": 0, "seq": 0, "new": True, "replies": 0, "actions": 0, "errors": [], "cpu": 0.0}
+DONE = {"worker": 0, "seq": 0, "new": True, "replies": 0, "actions": 0, "errors": []}
 
 
 async def round_trips(events: list, per_turn: int) -> tuple[float, int]:

@@ -220,6 +220,11 @@ async def _run_sharded(app: App, adapters: list, workers: int, args) -> int:
         await app.store.close()
         STDERR.print(f"communitybot: the worker processes did not start: {shards.error or exc!r}")
         return 1
+    # The parent routes every event and every acknowledgement: an untuned full collection
+    # here (50–150 ms over the imported modules) stalls all workers' messages at once.
+    from bot.gctune import tune_for_service
+
+    tune_for_service()
     STDERR.print(f"communitybot running: {', '.join(a.platform for a in adapters)} in {workers} worker processes (Ctrl-C to stop)")
     waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(shards.failed.wait())]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

@@ -72,7 +72,6 @@ class ShardResult:
     actions: int = 0
     errors: list[str] = field(default_factory=list)
     spooled: bool = False
-    cpu: float = 0.0
 
 
 @dataclass

@@ -358,7 +358,7 @@ class WriteQueue(StagingMixin):
         try:
             prepared = await store.prepare_events([e for e, _ in events]) if events else None
             if self._sync is not None:
-                new, results = await self._sync.round(store, prepared, writes, self._xlock)
+                new, results = await self._sync.round(store, prepared, writes, self._xlock, len(events) + len(writes))
             else:
                 new, results = await self._async_round(prepared, writes)
         except Exception:
