@@ -33,6 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import FakeClock
 from bot.config import register_section, setting
+from bot.scheduler_sight import FirstSights
 from storage.agenda import Agenda, ScheduleInfo
 from storage.leader import LeaderLock
 from storage.once import SingleFlight
@@ -153,6 +154,8 @@ class Scheduler:
         self.leading = False
         #: Concurrent first sights of one group share one `sync_group`.
         self.first_sight = SingleFlight()
+        #: Groups seen for the first time, their schedules still to write (`bot.scheduler_sight`).
+        self.sights = FirstSights(self)
 
     @property
     def agenda(self) -> Agenda:
@@ -255,6 +258,7 @@ class Scheduler:
 
     async def sync_all(self, now: datetime | None = None) -> None:
         """Write every active group's recurring schedules."""
+        await self.sights.flush()  # first, with the times those groups were first seen
         existing = {s.job_id: s for s in await self.agenda.schedules(enabled_only=False)}
         for g in await self.app.store.groups():
             if g.active:
@@ -416,7 +420,9 @@ class Scheduler:
         await self.load_jobs()
 
     async def stop(self) -> None:
-        """Stop APScheduler (jobs in flight finish)."""
+        """Write the schedules of groups first seen just now; stop APScheduler (jobs in
+        flight finish)."""
+        await self.sights.flush()
         if self.aps is not None and self.aps.running:
             self.aps.shutdown(wait=False)
         self.aps = None
@@ -445,25 +451,13 @@ async def _on_stop(app) -> None:
     await scheduler_of(app).stop()
 
 
-async def _first_sight_step(app, turn) -> None:
-    """Write a group's schedules the first time this process sees it."""
-    sched = scheduler_of(app)
-    if turn.group.pk not in sched.seen:
-        await sched.first_sight.do(turn.group.pk, lambda: _sync_once(sched, turn.group))
-
-
-async def _sync_once(sched, group) -> None:
-    if group.pk not in sched.seen:
-        await sched.sync_group(group)
-        sched.seen.add(group.pk)
-
-
 def install(app) -> None:
     """Create the scheduler, its start/stop hooks and the recurring jobs."""
     from bot import jobs
+    from bot.scheduler_sight import first_sight_step
 
     scheduler_of(app)
     app.on_start.append(_on_start)
     app.on_stop.append(_on_stop)
-    app.pipeline.add_step("scheduler", _first_sight_step)
+    app.pipeline.add_step("scheduler", first_sight_step)
     jobs.register(app)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -130,24 +130,27 @@ class EventStore(EventRowsMixin, RecordsMixin):
             return cached
         return await self._once.do(("group", platform, group_id), lambda: self._ensure_group(platform, group_id, title))
 
-    async def _ensure_group(self, platform: str, group_id: str, title: str) -> GroupInfo:
-        async def write(conn) -> Any:
-            await conn.execute(
-                self._insert(Group.__table__)
-                .values(platform=platform, group_id=group_id, title=title, created_ts=_time.time())
-                .on_conflict_do_nothing(index_elements=["platform", "group_id"])
+    def _group_statements(self) -> tuple:
+        # Built once, with bound parameters: building them cost a new group 0.3 ms.
+        cached = getattr(self, "_group_stmts", None)
+        if cached is None:
+            p, g = bindparam("gp_platform"), bindparam("gp_group_id")
+            cached = self._group_stmts = (
+                self._insert(Group.__table__).on_conflict_do_nothing(index_elements=["platform", "group_id"]),
+                update(Group).where(Group.platform == p, Group.group_id == g, Group.title == "").values(title=bindparam("gp_title")),
+                select(Group).where(Group.platform == p, Group.group_id == g),
             )
+        return cached
+
+    async def _ensure_group(self, platform: str, group_id: str, title: str) -> GroupInfo:
+        ins, upd, sel = self._group_statements()
+        key = {"gp_platform": platform, "gp_group_id": group_id}
+
+        async def write(conn) -> Any:
+            await conn.execute(ins, {"platform": platform, "group_id": group_id, "title": title, "created_ts": _time.time()})
             if title:
-                await conn.execute(
-                    update(Group)
-                    .where(Group.platform == platform, Group.group_id == group_id, Group.title == "")
-                    .values(title=title)
-                )
-            return (
-                await conn.execute(
-                    select(Group).where(Group.platform == platform, Group.group_id == group_id)
-                )
-            ).one()
+                await conn.execute(upd, {**key, "gp_title": title})
+            return (await conn.execute(sel, key)).one()
 
         if IN_ROUND.get():
             # Called by a round itself (a replayed event of a group not cached yet).
