@@ -3,6 +3,8 @@ grace time, time zones, the monthly bonus, the digest, and the APScheduler wirin
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -270,3 +272,39 @@ async def test_on_sqlite_the_scheduler_leads_from_the_start(bot):
     """The standby job has nothing to take over on SQLite: the process leads at start."""
     sched = scheduler_of(bot.app)
     assert sched.leading and not sched.lock.exclusive
+
+
+async def test_a_new_groups_schedules_are_written_soon_after_its_first_message_not_during_it(tmp_path, monkeypatch):
+    """Writing a group's schedules cost its first message 1.5 ms of the loop, and a bot's
+    first second sees every group for the first time. The message only notes the group;
+    the schedules follow `DELAY` later, starting from when the group was seen."""
+    from bot import scheduler_sight
+
+    monkeypatch.setattr(scheduler_sight, "DELAY", 0.05)
+    b = await start_at(tmp_path, utc("2026-11-04T10:00"))
+    sched = scheduler_of(b.app)
+    await b.say("alice", "hello everyone")
+    pk = (await b.app.store.ensure_group("fake", "g1")).pk
+    assert await sched.agenda.schedules(enabled_only=False, group_pk=pk) == []  # not in the message's turn
+    assert pk in sched.sights.noted
+    b.clock.set(utc("2026-11-04T10:05"))
+    for _ in range(200):
+        if pk in sched.seen:
+            break
+        await asyncio.sleep(0.01)
+    rows = await sched.agenda.schedules(enabled_only=False, group_pk=pk)
+    assert "weekly_board" in {r.kind for r in rows} and not sched.sights.noted
+    assert all(r.created_ts < utc("2026-11-04T10:01").timestamp() for r in rows)  # when it was seen, not 10:05
+    await b.close()
+
+
+async def test_a_group_noted_just_before_stop_gets_its_schedules_at_stop(tmp_path):
+    b = await start_at(tmp_path, utc("2026-11-04T10:00"))
+    await b.say("alice", "hello everyone")
+    pk = (await b.app.store.ensure_group("fake", "g1")).pk
+    assert pk in scheduler_of(b.app).sights.noted  # DELAY (1 s) has not passed
+    await b.close()
+    b2 = await start_at(tmp_path, utc("2026-11-04T10:01"))
+    rows = await scheduler_of(b2.app).agenda.schedules(enabled_only=False, group_pk=pk)
+    assert "weekly_board" in {r.kind for r in rows}
+    await b2.close()
