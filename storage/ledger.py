@@ -12,6 +12,7 @@ reward never costs a level).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -203,10 +204,8 @@ class Ledger(RewardsMixin):
 
     async def group_times(self, group_pk: int, reason: str, since: float) -> dict[str, list[float]]:
         """`times` of every member of the group at once: {member_id: [ts, …]}."""
-        t = LedgerEntry.__table__
-        q = select(t.c.member_id, t.c.ts).where(t.c.group_pk == group_pk, t.c.reason == reason, t.c.ts >= since)
         out: dict[str, list[float]] = {}
-        for m, ts in await fastread.rows(self.engine, q):
+        for m, ts in await fastread.rows(self.engine, _group_times_query(), {"gt_g": group_pk, "gt_reason": reason, "gt_since": since}):
             out.setdefault(m, []).append(float(ts))
         return out
 
@@ -289,3 +288,11 @@ def _group_stats_query():
             func.coalesce(func.sum(case((t.c.reason != REDEEM, t.c.amount), else_=0)), 0),
         ).where(t.c.group_pk == bindparam("g")).group_by(t.c.member_id)
     return _GROUP_STATS
+
+
+@cache
+def _group_times_query():
+    """`Ledger.group_times`' query, built once with bound parameters (a first sight's)."""
+    t = LedgerEntry.__table__
+    return select(t.c.member_id, t.c.ts).where(
+        t.c.group_pk == bindparam("gt_g"), t.c.reason == bindparam("gt_reason"), t.c.ts >= bindparam("gt_since"))

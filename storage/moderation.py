@@ -8,6 +8,7 @@ PostgreSQL. Times are float epoch seconds like the event table.
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     select,
     update,
@@ -279,8 +281,7 @@ class ModerationStore:
 
     async def trust_rows(self, group_pk: int) -> list[dict[str, Any]]:
         """Every trust record of a group."""
-        t = ModTrust.__table__
-        return [_row(r) for r in await fastread.rows(self.engine, select(t).where(t.c.group_pk == group_pk))]
+        return [_row(r) for r in await fastread.rows(self.engine, _trust_query(), {"tq_g": group_pk})]
 
     # -- warnings -------------------------------------------------------------
     async def add_warning(self, group_pk: int, member_id: str, by: str, reason: str, ts: float) -> None:
@@ -311,3 +312,10 @@ class ModerationStore:
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(t.c.label, t.c.text).order_by(t.c.ts, t.c.id))
             return [(int(a), b) for a, b in rows]
+
+
+@cache
+def _trust_query():
+    """A group's trust rows, built once with a bound parameter (a first sight's read)."""
+    t = ModTrust.__table__
+    return select(t).where(t.c.group_pk == bindparam("tq_g"))

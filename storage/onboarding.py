@@ -9,6 +9,7 @@ timers) is a conditional UPDATE whose row count says who won, so it happens once
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     select,
     update,
 )
@@ -279,8 +281,7 @@ class OnboardingStore:
 
     async def members(self, group_pk: int) -> list[dict[str, Any]]:
         """Every onboarding record of a group."""
-        t = OnbMember.__table__
-        rows = await fastread.rows(self.engine, select(t).where(t.c.group_pk == group_pk).order_by(t.c.id))
+        rows = await fastread.rows(self.engine, _members_query(), {"om_g": group_pk})
         out = []
         for r in rows:
             d = _row(r)
@@ -357,3 +358,10 @@ class OnboardingStore:
             return int((await conn.execute(
                 select(t.c.warm_count).where(t.c.group_pk == group_pk, t.c.member_id == member_id)
             )).scalar() or 0)
+
+
+@cache
+def _members_query():
+    """A group's onboarding records, built once with a bound parameter (a first sight's read)."""
+    t = OnbMember.__table__
+    return select(t).where(t.c.group_pk == bindparam("om_g")).order_by(t.c.id)

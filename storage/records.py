@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import time as _time
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from storage import fastread
 from storage.batch import DEFERRING
@@ -110,7 +111,7 @@ class RecordsMixin:
 
     async def _read_settings(self, group_pk: int) -> dict[str, Any]:
         at = _time.monotonic()
-        rows = await fastread.rows(self.engine, select(Setting.key, Setting.value).where(Setting.group_pk == group_pk))
+        rows = await fastread.rows(self.engine, _settings_query(), {"sq_g": group_pk})
         values = {k: json.loads(v) for k, v in rows}
         self._settings[group_pk] = (at, values)
         return values
@@ -149,3 +150,9 @@ class RecordsMixin:
                 )
             ).all()
         return [{"ts": r.ts, "actor": r.actor, "action": r.action, "detail": r.detail} for r in rows]
+
+
+@cache
+def _settings_query():
+    """A group's settings rows, built once with a bound parameter (a first sight's read)."""
+    return select(Setting.key, Setting.value).where(Setting.group_pk == bindparam("sq_g"))

@@ -9,6 +9,7 @@ import time as _time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -76,6 +77,18 @@ def row_to_event(r: Any, platform: str, group_id: str, names: dict[str, str] | N
         emoji=r["emoji"],
         data=json.loads(r["data"]) if r["data"] else {},
         key=r["key"],
+    )
+
+
+@cache
+def _by_key_statements() -> tuple:
+    """`_by_key`'s three reads, built once: a reply's lookup of the message it answers
+    (a third of chat) built them anew each time, at more cost than the reads."""
+    t = EventRow.__table__
+    return (
+        select(t).where(t.c.group_pk == bindparam("bk_g"), t.c.key == bindparam("bk_key")),
+        select(Group).where(Group.id == bindparam("bk_g")),
+        select(Member.name).where(Member.platform == bindparam("bk_platform"), Member.member_id == bindparam("bk_member")),
     )
 
 
@@ -283,13 +296,13 @@ class EventStore(EventRowsMixin, RecordsMixin):
 
     async def _by_key(self, group_pk: int, key: str) -> Event | None:
         # Through the fast reader: the points rules look up the message a reply answers.
-        t = EventRow.__table__
-        rows = await self.reads.rows(select(t).where(t.c.group_pk == group_pk, t.c.key == key))
+        by_key, group, name = _by_key_statements()
+        rows = await self.reads.rows(by_key, {"bk_g": group_pk, "bk_key": key})
         if not rows:
             return None
         r = rows[0]._mapping
-        (g,) = await self.reads.rows(select(Group).where(Group.id == group_pk))
-        names = await self.reads.rows(select(Member.name).where(Member.platform == g.platform, Member.member_id == r["member_id"]))
+        (g,) = await self.reads.rows(group, {"bk_g": group_pk})
+        names = await self.reads.rows(name, {"bk_platform": g.platform, "bk_member": r["member_id"]})
         return row_to_event(r, g.platform, g.group_id, {r["member_id"] or "": (names[0][0] if names else None) or ""})
 
     async def _names(self, conn, platform: str) -> dict[str, str]:
