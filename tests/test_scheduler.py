@@ -4,7 +4,6 @@ grace time, time zones, the monthly bonus, the digest, and the APScheduler wirin
 from __future__ import annotations
 
 import asyncio
-
 import logging
 from datetime import UTC, datetime, timedelta
 
