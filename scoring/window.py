@@ -189,12 +189,19 @@ class GroupWindow:
                     shared[q] = shared.get(q, 0) + 1
         since = ts - window
         by_seq = self.seen
+        size = len(sh)
         for q, n in shared.items():
             s = by_seq[q]
             # One shared band of 16 is what unrelated texts of the same topic share;
             # a text as similar as the raid threshold (0.7) shares about 8, and fewer
             # than 2 with a chance of 1 in 3,000. The exact Jaccard is for the rest.
             if n < MIN_BANDS or s.ts < since:
+                continue
+            # Jaccard is at most the smaller set's size over the larger's: a candidate of
+            # a very different length cannot reach the threshold (exact, and cheaper than
+            # the intersection).
+            other = len(s.shingles)
+            if (size if size < other else other) < threshold * (other if size < other else size):
                 continue
             # Jaccard without a set of the candidate's shingles (unique already).
             inter = len(sh.intersection(s.shingles))

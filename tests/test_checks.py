@@ -278,3 +278,16 @@ def test_the_near_duplicate_index_lets_go_of_messages_that_leave_it():
     before = len(w.clusters)
     w.cluster_for(20_002.0, "z", "c", shingles("an entirely different sentence"), HASHER.signature(shingles("an entirely different sentence")), 0.7, 600.0)
     assert len(w.clusters) == before
+
+
+def test_a_shorter_near_duplicate_at_the_threshold_still_joins_the_cluster():
+    """The near-duplicate lookup skips candidates whose size alone keeps them under the
+    threshold (Jaccard ≤ smaller / larger); a subset at exactly the threshold is not one."""
+    from scoring.screen import HASHER
+
+    w = GroupWindow()
+    long = frozenset(f"s{i:02d}" for i in range(20))
+    w.cluster_for(100.0, "a", "1", long, HASHER.signature(long), 0.7, 600)
+    at = frozenset(sorted(long)[:14])  # 14 / 20 = 0.7
+    cluster, sim = w.cluster_for(101.0, "b", "2", at, HASHER.signature(at), 0.7, 600)
+    assert sim == 0.7 and set(cluster.members) == {"a", "b"}
