@@ -168,6 +168,15 @@ class BotHarness:
         """Let time pass."""
         self.clock.advance(delta)
 
+    async def settle(self) -> None:
+        """Finish the work that follows messages in the background, now: a new group's
+        schedules are written a second (of real time) after its first message
+        (`bot.scheduler_sight`), which a test comparing the database before and after a
+        command would otherwise see land in between."""
+        from bot.scheduler import scheduler_of
+
+        await scheduler_of(self.app).sights.flush()
+
     @property
     def group(self):
         """The harness's group as stored (after the first event)."""

@@ -51,6 +51,7 @@ async def settle_in(bot, member: str) -> None:
         await bot.say(member, chat[i % len(chat)])
         await bot.later(3600)
     await bot.later(8 * 86400)
+    await bot.settle()  # the group's schedules are not the command's doing
 ADMIN_COMMANDS = sorted(n for n, c in ROUTER.commands.items() if c.admin)
 ADMIN_BUTTONS = sorted(p for p, b in ROUTER.buttons.items() if b.admin)
 
