@@ -82,6 +82,4 @@ async def first_sight_step(app, turn) -> None:
     """Pipeline step: note a group this process has not written the schedules of."""
     from bot.scheduler import scheduler_of
 
-    sched = scheduler_of(app)
-    if turn.group.pk not in sched.seen:
-        sched.sights.note(turn.group)
+    scheduler_of(app).sights.note(turn.group)

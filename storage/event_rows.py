@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.events import Event
 from storage.models import Channel, EventRow, GroupMember, Member
@@ -87,28 +90,11 @@ class EventRowsMixin:
             )
         return PreparedEvents(rows, members, gms, channels)
 
-    def _first_sight_statements(self) -> tuple:
-        """The member, membership and channel upserts, built once: building them (their
-        `excluded` columns above all) cost 0.3 ms of a round with a new member in it,
-        and in a bot's first seconds most rounds have one."""
-        cached = getattr(self, "_fs_statements", None)
-        if cached is None:
-            stmt = self._insert(Member.__table__)
-            members = stmt.on_conflict_do_update(
-                index_elements=["platform", "member_id"],
-                set_={"name": stmt.excluded.name, "username": stmt.excluded.username},
-                where=stmt.excluded.name != "",
-            )
-            gms = self._insert(GroupMember.__table__).on_conflict_do_nothing(index_elements=["group_pk", "member_id"])
-            channels = self._insert(Channel.__table__).on_conflict_do_nothing(index_elements=["group_pk", "channel_id"])
-            cached = self._fs_statements = (members, gms, channels)
-        return cached
-
     async def write_events(self, conn, p: PreparedEvents, per_event: bool = True) -> Any:
         """Write prepared events in the caller's transaction: per event whether it was
         new (`per_event`, the first of two equal keys wins), else how many were new."""
         if p.members or p.gms or p.channels:
-            members, gms, channels = self._first_sight_statements()
+            members, gms, channels = _first_sight_upserts(self.dialect)
             if p.members:
                 await conn.execute(members, list(p.members.values()))
             if p.gms:
@@ -151,3 +137,20 @@ class EventRowsMixin:
                 self._members[mk] = m["name"]
         self._group_members.update(p.gms)
         self._channels.update(p.channels)
+
+
+@cache
+def _first_sight_upserts(dialect: str) -> tuple:
+    """The member, membership and channel upserts, built once per dialect: building them
+    (their `excluded` columns above all) cost 0.3 ms of a round with a new member in it,
+    and in a bot's first seconds most rounds have one."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Member.__table__)
+    members = stmt.on_conflict_do_update(
+        index_elements=["platform", "member_id"],
+        set_={"name": stmt.excluded.name, "username": stmt.excluded.username},
+        where=stmt.excluded.name != "",
+    )
+    gms = insert(GroupMember.__table__).on_conflict_do_nothing(index_elements=["group_pk", "member_id"])
+    channels = insert(Channel.__table__).on_conflict_do_nothing(index_elements=["group_pk", "channel_id"])
+    return members, gms, channels

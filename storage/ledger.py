@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from sqlalchemy import (
     Float,
@@ -268,26 +267,21 @@ class Ledger(RewardsMixin):
             return list((await conn.execute(q)).all())
 
 
-_GROUP_STATS: Any = None
-
-
+@cache
 def _group_stats_query():
     """`Ledger.group_stats`' query, built once with bound parameters: built per call (its
     six CASE expressions, values inlined) it cost more than running it, on every first
     sight of a group."""
-    global _GROUP_STATS
-    if _GROUP_STATS is None:
-        t = LedgerEntry.__table__
-        today = (t.c.ts >= bindparam("day")) & (t.c.amount > 0)
-        _GROUP_STATS = select(
-            t.c.member_id,
-            func.max(case((t.c.reason == "message", t.c.ts))),
-            func.coalesce(func.sum(case((today & t.c.reason.in_(bindparam("capped", expanding=True)), t.c.amount), else_=0)), 0),
-            func.coalesce(func.sum(case((today & (t.c.reason == "reaction"), t.c.amount), else_=0)), 0),
-            func.coalesce(func.sum(case((today & (t.c.reason == "message"), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((t.c.reason != REDEEM, t.c.amount), else_=0)), 0),
-        ).where(t.c.group_pk == bindparam("g")).group_by(t.c.member_id)
-    return _GROUP_STATS
+    t = LedgerEntry.__table__
+    today = (t.c.ts >= bindparam("day")) & (t.c.amount > 0)
+    return select(
+        t.c.member_id,
+        func.max(case((t.c.reason == "message", t.c.ts))),
+        func.coalesce(func.sum(case((today & t.c.reason.in_(bindparam("capped", expanding=True)), t.c.amount), else_=0)), 0),
+        func.coalesce(func.sum(case((today & (t.c.reason == "reaction"), t.c.amount), else_=0)), 0),
+        func.coalesce(func.sum(case((today & (t.c.reason == "message"), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((t.c.reason != REDEEM, t.c.amount), else_=0)), 0),
+    ).where(t.c.group_pk == bindparam("g")).group_by(t.c.member_id)
 
 
 @cache

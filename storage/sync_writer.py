@@ -130,7 +130,8 @@ def drive(coro: Any) -> Any:
 
 
 class SyncWriter:
-    """Runs a round's writes in one transaction on a dedicated thread and connection."""
+    """Runs a round's writes in one transaction on one connection: on the loop's thread for
+    a small round, on a dedicated thread for a large one or one that must wait for the lock."""
 
     def __init__(self, url: str) -> None:
         # Used by the loop's thread (inline rounds) and the writer thread, never by both at
@@ -150,7 +151,7 @@ class SyncWriter:
         self.inline = 0
         self.busy = 0
 
-    async def round(self, store: EventStore, prepared: Any, writes: list, lock: ProcessLock | None, size: int = 0) -> tuple[list, list]:
+    async def round(self, store: EventStore, prepared: Any, writes: list, lock: ProcessLock | None, size: int) -> tuple[list, list]:
         """Write `prepared` events and run each queued write; (new flags, results).
         `size` is the round's number of events and writes: small rounds run inline."""
         out = None
