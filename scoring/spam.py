@@ -16,7 +16,7 @@ import unicodedata
 from collections import Counter, _count_elements  # the C counter behind Counter.update
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
+from operator import mul
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -60,6 +60,9 @@ class SpamModel:
         self.clf = SGDClassifier(loss="log_loss", alpha=alpha, random_state=seed, tol=None, max_iter=12)
         self.trained_on = 0
         self.updates = 0
+        #: word → (its columns, the sum of their weights); emptied whenever the weights change.
+        self._words: dict[str, tuple[tuple[int, ...], float]] = {}
+        self._intercept: float | None = None
 
     @property
     def fitted(self) -> bool:
@@ -77,6 +80,7 @@ class SpamModel:
         w = np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * neg))
         self.clf.fit(X, y, sample_weight=w)
         self.trained_on = len(y)
+        self._changed()
         return self
 
     def learn(self, text: str, label: int, weight: float = 2.0) -> None:
@@ -84,23 +88,45 @@ class SpamModel:
         X = self.vectorizer.transform([text])
         self.clf.partial_fit(X, np.array([int(label)]), classes=np.array([0, 1]), sample_weight=np.array([weight]))
         self.updates += 1
+        self._changed()
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(column indices, l2-normalised values) of one text, as `HashingVectorizer`
-        would compute them, without its per-call validation overhead.
+    def _changed(self) -> None:
+        """Forget the per-word sums: the weights they were computed from changed."""
+        self._words = {}
+        self._intercept = None
 
-        char_wb n-grams never cross a space, so a text's columns are its words' columns
-        put together; chat repeats its words, so each word's are computed once."""
-        counts: dict[int, int] = {}
-        _count_elements(counts, chain.from_iterable(map(word_columns, preprocess(text).split())))
-        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        val = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        return idx, (val / math.sqrt(float(val @ val))) if len(val) else val
+    def _word(self, word: str) -> tuple[tuple[int, ...], float]:
+        """A (preprocessed) word's columns and the sum of their weights (cached)."""
+        hit = self._words.get(word)
+        if hit is None:
+            cols = word_columns(word)
+            hit = (cols, float(self.clf.coef_[0].take(cols).sum()))
+            if len(self._words) >= 50_000:  # bounded: common words come back quickly
+                self._words.clear()
+            self._words[word] = hit
+        return hit
 
     def margin(self, text: str) -> float:
-        """The linear score (log-odds of spam) of one text."""
-        idx, val = self.features(text)
-        return float(self.clf.coef_[0][idx] @ val) + float(self.clf.intercept_[0])
+        """The linear score (log-odds of spam) of one text, as `HashingVectorizer` and
+        `decision_function` would compute it, without their per-call overhead.
+
+        char_wb n-grams never cross a space, so a text's columns are its words' columns
+        put together, and its weighted sum is the sum of its words' sums: chat repeats
+        its words, so each word's is computed once (until the model learns). Only the
+        l2 norm needs the text's own column counts."""
+        if self._intercept is None:
+            self._intercept = float(self.clf.intercept_[0])
+        counts: dict[int, int] = {}
+        dot = 0.0
+        words = self._words
+        for w in preprocess(text).split():
+            hit = words.get(w) or self._word(w)
+            dot += hit[1]
+            _count_elements(counts, hit[0])
+        if not counts:
+            return self._intercept
+        v = counts.values()
+        return dot / math.sqrt(sum(map(mul, v, v))) + self._intercept
 
     def probability(self, text: str) -> float:
         """Probability that `text` is spam."""
@@ -193,6 +219,7 @@ class SpamModel:
         m.clf.t_ = t
         m.clf.n_features_in_ = N_FEATURES
         m.trained_on, m.updates = int(trained_on), int(updates)
+        m._changed()
         return m
 
 

@@ -10,6 +10,7 @@ that so a blocklist entry, normalised the same way, matches with word boundaries
 from __future__ import annotations
 
 import re
+import struct
 import unicodedata
 from collections import _count_elements  # the C counter behind Counter.update
 from sys import intern
@@ -46,6 +47,11 @@ _DROP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
 _DROP_COMBINING = dict.fromkeys(c for c in range(0x300, 0x1F000) if unicodedata.combining(chr(c)))
 _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]")
 
+# Any character that `symbol_stats` counts apart from plain visible ones: emoji,
+# combining marks, invisible characters and the emoji presentation selector (U+FE0F).
+_SYMBOLIC = frozenset(
+    map(chr, {*_DROP_COMBINING, *_DROP_INVISIBLE, 0xFE0F, *range(0x1F000, 0x1FB00), *range(0x2600, 0x27C0), *range(0x2B00, 0x2C00)})
+)
 
 def strip_invisible(text: str) -> str:
     """Drop zero-width and other invisible formatting characters."""
@@ -122,7 +128,9 @@ def is_emoji(ch: str) -> bool:
 
 def symbol_stats(text: str) -> tuple[int, int, int, int]:
     """(visible characters, emoji, combining marks, invisible characters) of `text`."""
-    if text.isascii():
+    if text.isascii() or _SYMBOLIC.isdisjoint(text):
+        # Most chat, Chinese and Russian too, has no emoji, marks or invisible characters:
+        # one pass over a set says so (the translations below cost ten times as much).
         return len("".join(text.split())), 0, 0, 0
     rest = text.translate(_DROP_INVISIBLE)
     shown = rest.translate(_DROP_COMBINING)
@@ -132,16 +140,33 @@ def symbol_stats(text: str) -> tuple[int, int, int, int]:
     return visible, len(_EMOJI.findall(shown)), len(rest) - len(shown), len(text) - len(rest)
 
 
+#: Character → 0 (no case: digits, punctuation, Chinese), 1 (lower-case letter) or 2
+#: (upper-case letter), filled as characters are first seen.
+_CASE: dict[str, int] = {}
+
+
+def _case(ch: str) -> int:
+    c = (2 if ch.isupper() else 1) if ch.isalpha() and ch.lower() != ch.upper() else 0
+    if len(_CASE) < 65_536:  # bounded: a flood of rare characters cannot grow it forever
+        _CASE[ch] = c
+    return c
+
+
 def caps_ratio(text: str) -> tuple[int, float]:
     """(cased letters, share of them upper-case). Caseless scripts count as zero."""
-    # Each distinct character is judged once (Counter counts them in C).
+    # Each distinct character is judged once (Counter counts them in C), and what it is
+    # is remembered: chat uses a few hundred characters.
     letters = upper = 0
     counts: dict[str, int] = {}
     _count_elements(counts, text)
+    case = _CASE
     for ch, n in counts.items():
-        if ch.isalpha() and ch.lower() != ch.upper():
+        c = case.get(ch)
+        if c is None:
+            c = _case(ch)
+        if c:
             letters += n
-            if ch.isupper():
+            if c == 2:
                 upper += n
     if not letters:
         return 0, 0.0
@@ -169,6 +194,10 @@ def jaccard(a: frozenset, b: frozenset) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
+#: struct format of a band of 1 or 2 rows (32-bit slots).
+_BAND_FORMATS = {1: "I", 2: "Q"}
+
+
 class MinHasher:
     """MinHash signatures with banding, for finding near-duplicates in O(1) per text.
 
@@ -184,6 +213,8 @@ class MinHasher:
         self.rows = rows
         self._a = rng.integers(1, 2**63, size=n, dtype=np.uint64) | np.uint64(1)
         self._b = rng.integers(0, 2**63, size=n, dtype=np.uint64)
+        # A band of `rows` 4-byte slots is one unsigned integer of 4 * rows bytes.
+        self._bands = struct.Struct(f"<{bands}{_BAND_FORMATS[rows]}")
 
     def signature(self, sh: frozenset[str]) -> bytes:
         """The MinHash signature of a shingle set as compact bytes (empty set: b"")."""
@@ -196,12 +227,15 @@ class MinHasher:
             h = (np.multiply.outer(self._a, x) + self._b[:, None]) >> np.uint64(32)
         return h.min(axis=1).astype(np.uint32).tobytes()
 
-    def band_keys(self, sig: bytes) -> list[tuple[int, bytes]]:
-        """(band index, band digest) pairs of a signature."""
+    def band_keys(self, sig: bytes) -> tuple[int, ...]:
+        """A signature's band keys: each band's `rows` 32-bit slots as one integer.
+
+        Plain integers, unpacked in one C call: a band of one text meets the same band
+        of another in a dict of them. Bands are not told apart by number: two different
+        bands (different hash functions) share a value by chance only (2^-64 at 2 rows)."""
         if not sig:
-            return []
-        w = 4 * self.rows
-        return [(i, sig[i * w : (i + 1) * w]) for i in range(self.bands)]
+            return ()
+        return self._bands.unpack(sig)
 
 
 def signature_similarity(a: bytes, b: bytes) -> float:

@@ -8,7 +8,7 @@ same verdicts as live traffic.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict, _count_elements, deque  # the C counter behind Counter.update
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -108,7 +108,7 @@ class GroupWindow:
         #: (oldest first); `seen` maps numbers to messages. Numbers, not references: a
         #: tuple of ints is no work for the garbage collector, and lists of messages
         #: were half of what it walked under load (`bench/load.py`).
-        self.index: dict[tuple[int, bytes], int | tuple[int, ...]] = {}
+        self.index: dict[int, int | tuple[int, ...]] = {}
         self.seen: dict[int, Seen] = {}
         #: Message number → id of its cluster, for messages that have a near-duplicate.
         self.cluster_of: dict[int, str] = {}
@@ -176,26 +176,23 @@ class GroupWindow:
         keys = HASHER.band_keys(sig)
         best: Seen | None = None
         best_sim = 0.0
-        shared: dict[int, int] = {}
         index = self.index
-        for k in keys:
-            b = index.get(k)
-            if b is None:
-                continue
+        # How many bands each earlier message shares with this one, counted in C.
+        shared: dict[int, int] = {}
+        for b in [b for b in map(index.get, keys) if b is not None]:
             if type(b) is int:
                 shared[b] = shared.get(b, 0) + 1
             else:
-                for q in b:
-                    shared[q] = shared.get(q, 0) + 1
+                _count_elements(shared, b)
         since = ts - window
         by_seq = self.seen
         size = len(sh)
-        for q, n in shared.items():
+        # One shared band of 16 is what unrelated texts of the same topic share; a text as
+        # similar as the raid threshold (0.7) shares about 8, and fewer than 2 with a
+        # chance of 1 in 3,000. The exact Jaccard is for the rest.
+        for q in [q for q, n in shared.items() if n >= MIN_BANDS]:
             s = by_seq[q]
-            # One shared band of 16 is what unrelated texts of the same topic share;
-            # a text as similar as the raid threshold (0.7) shares about 8, and fewer
-            # than 2 with a chance of 1 in 3,000. The exact Jaccard is for the rest.
-            if n < MIN_BANDS or s.ts < since:
+            if s.ts < since:
                 continue
             # Jaccard is at most the smaller set's size over the larger's: a candidate of
             # a very different length cannot reach the threshold (exact, and cheaper than
@@ -205,7 +202,7 @@ class GroupWindow:
                 continue
             # Jaccard without a set of the candidate's shingles (unique already).
             inter = len(sh.intersection(s.shingles))
-            sim = inter / (len(sh) + len(s.shingles) - inter)
+            sim = inter / (size + other - inter)
             if sim >= threshold and sim > best_sim:
                 best, best_sim = s, sim
         if best is None:
