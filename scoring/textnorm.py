@@ -32,6 +32,7 @@ _LOOKALIKE = str.maketrans(
     }
 )
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEETISH = frozenset("013457@$")
 _INNER_PUNCT = re.compile(r"(?<=\w)[.\-_*'’·•|/\\]+(?=\w)")
 _SPACED = re.compile(r"(?<![\w])(?:\w[ .\-_*·]+){2,}\w(?![\w])")
 _WS = re.compile(r"\s+")
@@ -45,6 +46,7 @@ _DROP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
 # str.translate counts them in C, where a Python loop over each character cost more
 # than the rest of the symbols check.
 _DROP_COMBINING = dict.fromkeys(c for c in range(0x300, 0x1F000) if unicodedata.combining(chr(c)))
+_COMBINING = frozenset(map(chr, _DROP_COMBINING))
 _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]")
 
 # Any character that `symbol_stats` counts apart from plain visible ones: emoji,
@@ -55,7 +57,7 @@ _SYMBOLIC = frozenset(
 
 def strip_invisible(text: str) -> str:
     """Drop zero-width and other invisible formatting characters."""
-    return text.translate(_DROP_INVISIBLE)
+    return text if INVISIBLE.isdisjoint(text) else text.translate(_DROP_INVISIBLE)
 
 
 def _join_spaced(m: re.Match) -> str:
@@ -78,12 +80,17 @@ def normalise(text: str) -> str:
         t = text.lower()
     else:
         t = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
-        t = unicodedata.normalize("NFKD", t).translate(_DROP_COMBINING)
+        # Only decomposable letters ("й") and combining marks are changed by this step;
+        # most text, Chinese above all, has neither (checking costs a fifth of doing).
+        if not (unicodedata.is_normalized("NFKD", t) and _COMBINING.isdisjoint(t)):
+            t = unicodedata.normalize("NFKD", t).translate(_DROP_COMBINING)
         t = t.translate(_LOOKALIKE)
     t = _INNER_PUNCT.sub("", t)
     t = _SPACED.sub(_join_spaced, t)
-    # Leetspeak only inside tokens that also hold letters, so "2024" stays a number.
-    t = _TOKEN.sub(_unleet, t)
+    # Leetspeak only inside tokens that also hold letters, so "2024" stays a number; a
+    # text without a leetspeak character has nothing to change (a Python call per token).
+    if not _LEETISH.isdisjoint(t):
+        t = _TOKEN.sub(_unleet, t)
     return _WS.sub(" ", t).strip()
 
 
@@ -194,6 +201,9 @@ def jaccard(a: frozenset, b: frozenset) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
+#: Shingles whose hashes `MinHasher` keeps at most (32 4-byte hashes each: 16 MB).
+TABLE_MAX = 1 << 17
+
 #: struct format of a band of 1 or 2 rows (32-bit slots).
 _BAND_FORMATS = {1: "I", 2: "Q"}
 
@@ -213,6 +223,10 @@ class MinHasher:
         self.rows = rows
         self._a = rng.integers(1, 2**63, size=n, dtype=np.uint64) | np.uint64(1)
         self._b = rng.integers(0, 2**63, size=n, dtype=np.uint64)
+        # Each shingle's hashes, computed once: chat reuses a few thousand shingles, and
+        # hashing them again per text was most of the signature's time.
+        self._ids: dict[str, int] = {}
+        self._table = np.empty((4096, n), np.uint32)
         # A band of `rows` 4-byte slots is one unsigned integer of 4 * rows bytes.
         self._bands = struct.Struct(f"<{bands}{_BAND_FORMATS[rows]}")
 
@@ -220,12 +234,33 @@ class MinHasher:
         """The MinHash signature of a shingle set as compact bytes (empty set: b"")."""
         if not sh:
             return b""
+        ids = self._ids
+        try:
+            rows = np.fromiter(map(ids.__getitem__, sh), dtype=np.intp, count=len(sh))
+        except KeyError:
+            self._learn(sh)
+            rows = np.fromiter(map(ids.__getitem__, sh), dtype=np.intp, count=len(sh))
+        return self._table[rows].min(axis=0).tobytes()
+
+    def _learn(self, sh: frozenset[str]) -> None:
+        """Hash the shingles of `sh` not seen before into rows of the table."""
+        new = [g for g in sh if g not in self._ids]
+        if len(self._ids) + len(new) > len(self._table):
+            if len(self._table) < TABLE_MAX:
+                grown = np.empty((min(2 * len(self._table), TABLE_MAX), self._table.shape[1]), np.uint32)
+                grown[: len(self._ids)] = self._table[: len(self._ids)]
+                self._table = grown
+            if len(self._ids) + len(new) > len(self._table):
+                self._ids.clear()  # full: start again (rows are recomputed as texts need them)
+                new = list(sh)
         # CRC-32 of each shingle, not hash(): Python salts str hashes per process, so
         # with hash() a text near the threshold was a repeat in one run and not the next.
-        x = np.fromiter(map(crc32, map(str.encode, sh)), dtype=np.uint64, count=len(sh))
+        x = np.fromiter(map(crc32, map(str.encode, new)), dtype=np.uint64, count=len(new))
         with np.errstate(over="ignore"):
-            h = (np.multiply.outer(self._a, x) + self._b[:, None]) >> np.uint64(32)
-        return h.min(axis=1).astype(np.uint32).tobytes()
+            h = (np.multiply.outer(x, self._a) + self._b) >> np.uint64(32)
+        start = len(self._ids)
+        self._table[start : start + len(new)] = h
+        self._ids.update(zip(new, range(start, start + len(new)), strict=True))
 
     def band_keys(self, sig: bytes) -> tuple[int, ...]:
         """A signature's band keys: each band's `rows` 32-bit slots as one integer.

@@ -214,6 +214,38 @@ def test_minhash_signatures_are_the_same_in_every_process():
     assert len(sigs) == 1
 
 
+
+def test_minhash_signatures_from_the_shingle_table_are_those_of_the_formula(monkeypatch):
+    """Each shingle's hashes are computed once and kept in a table that grows and, when
+    full, starts again: the signatures stay those of hashing every shingle every time."""
+    import random
+    from zlib import crc32
+
+    import numpy as np
+
+    import scoring.textnorm as tn
+
+    monkeypatch.setattr(tn, "TABLE_MAX", 8192)
+    h = tn.MinHasher()
+
+    def formula(sh):
+        x = np.array([crc32(g.encode()) for g in sh], dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            return ((np.multiply.outer(h._a, x) + h._b[:, None]) >> np.uint64(32)).min(axis=1).astype(np.uint32).tobytes()
+
+    rng = random.Random(5)
+    alphabet = "abcdefghijklmnopqrstuvwxyz数据清洗模型作业课件面试项目图表指标данныемодель"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(4, 80))) for _ in range(3000)]
+    grew = reset = False
+    for t in texts:
+        sh = tn.shingles(t)
+        before = len(h._ids)
+        assert h.signature(sh) == formula(sh), t
+        grew |= len(h._table) > 4096
+        reset |= len(h._ids) < before
+    assert grew and reset and len(h._table) == 8192
+    assert h.signature(frozenset()) == b""
+
 def _symbol_stats_by_hand(text: str) -> tuple[int, int, int, int]:
     """symbol_stats as it was written first: one character at a time."""
     import unicodedata
@@ -249,6 +281,25 @@ def test_text_counts_are_those_of_the_character_loops(text):
         assert shingles(text) == frozenset(t[i : i + 3] for i in range(len(t) - 2))
     assert strip_invisible(text) == "".join(ch for ch in text if ch not in "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u034f")
 
+
+
+def _normalise_every_step(text: str) -> str:
+    """normalise() without its shortcuts: every step on every text."""
+    import unicodedata
+
+    from scoring import textnorm as tn
+
+    t = unicodedata.normalize("NFKC", text.translate(tn._DROP_INVISIBLE)).casefold()
+    t = unicodedata.normalize("NFKD", t).translate(tn._DROP_COMBINING).translate(tn._LOOKALIKE)
+    t = tn._SPACED.sub(tn._join_spaced, tn._INNER_PUNCT.sub("", t))
+    return tn._WS.sub(" ", tn._TOKEN.sub(tn._unleet, t)).strip()
+
+
+@given(st.text(alphabet=st.sampled_from(_ODD + "013457@$йёЙ.-_ Ｓ") | st.characters(), max_size=60))
+def test_normalise_skips_only_steps_that_change_nothing(text):
+    """normalise() skips a step when the text holds nothing it changes (no leetspeak
+    character, nothing to decompose, no mark, no invisible character)."""
+    assert normalise(text) == _normalise_every_step(text)
 
 def test_the_near_duplicate_index_lets_go_of_messages_that_leave_it():
     from scoring.textnorm import shingles
