@@ -125,8 +125,7 @@ async def moderation_step(app: App, turn: Turn) -> None:
     trusted = await svc.is_trusted(turn.group, e.member_id, rec, gs.mod, e.time.timestamp())
     sc = svc.screener.screen(e, svc.window(turn.group.pk), gs.checks, trusted)
     turn.notes["moderation"] = sc
-    for v in sc.verdicts:
-        app.metrics.labels(app.metrics.verdicts, v.check, "true" if v.flagged else "false").inc()
+    app.metrics.count_verdicts(sc.verdicts)
     if not sc.flagged:
         if e.kind in MESSAGE_KINDS:
             await svc.note_clean(turn.group, e.member_id, rec)
