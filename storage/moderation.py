@@ -186,12 +186,11 @@ class ModerationStore:
         t = ModFlag.__table__
         vals = _dump({"group_pk": group_pk, "key": key, "ts": ts, "updated_ts": ts, **values})
 
+        insert, by_key = _flag_statements(self._insert)
+
         async def write(conn):
-            res = await conn.execute(
-                self._insert(t).values(**vals).on_conflict_do_nothing(index_elements=["group_pk", "key"]).returning(t.c.id)
-            )
-            created = res.first() is not None
-            r = (await conn.execute(select(t).where(t.c.group_pk == group_pk, t.c.key == key))).first()
+            created = (await conn.execute(insert, vals)).first() is not None
+            r = (await conn.execute(by_key, {"fk_g": group_pk, "fk_k": key})).first()
             return _row(r), created
 
         return await self._write(write)
@@ -319,3 +318,13 @@ def _trust_query():
     """A group's trust rows, built once with a bound parameter (a first sight's read)."""
     t = ModTrust.__table__
     return select(t).where(t.c.group_pk == bindparam("tq_g"))
+
+
+@cache
+def _flag_statements(insert) -> tuple:
+    """A flag's insert (values bound at execution) and its read by key, built once per
+    dialect's insert: a flood's first seconds create a flag per member, and building the
+    statement and its cache key cost more than running it."""
+    t = ModFlag.__table__
+    ins = insert(t).on_conflict_do_nothing(index_elements=["group_pk", "key"]).returning(t.c.id)
+    return ins, select(t).where(t.c.group_pk == bindparam("fk_g"), t.c.key == bindparam("fk_k"))
