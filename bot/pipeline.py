@@ -18,6 +18,7 @@ from adapters.base import Action, Reply
 from bot import i18n
 from bot.logs import bind_event
 from bot.outage import SpoolKeeper, is_db_down
+from storage import fresh
 from storage.batch import DEFERRING, TurnWrites
 from storage.events import Event, EventKind
 from storage.store import GroupInfo
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
+
+#: Events whose row is committed before their steps run (see `Pipeline._stage`).
+_COMMIT_FIRST = frozenset({EventKind.COMMAND, EventKind.BUTTON})
 
 
 @dataclass
@@ -106,14 +110,36 @@ class Pipeline:
     async def _steps(self, event: Event) -> Turn:
         t0 = time.perf_counter()
         app = self.app
+        store = app.store
         order = self._order_take(event)  # before the first await: arrival order
+        token = group = None
         try:
-            group = await app.store.ensure_group(event.platform, event.group_id, event.group_title)
+            group = await store.ensure_group(event.platform, event.group_id, event.group_title)
+            # The turn that created the group: its first-sight reads find nothing, and skip
+            # reading (`storage.fresh`). Not for a command or button, whose row is committed
+            # before its steps, nor on PostgreSQL, where every row is.
+            if store.take_created(group.pk) and event.kind not in _COMMIT_FIRST and store.reads.fast:
+                token = fresh.begin(store.engine, group.pk)
             lang = await app.language(group)
         except BaseException:
             self._order_done(event, order[1])
+            self._end_fresh(group, token)
             raise
-        turn = Turn(event, group, lang)
+        try:
+            return await self._turn(Turn(event, group, lang), order, t0)
+        finally:
+            self._end_fresh(group, token)
+
+    def _end_fresh(self, group: GroupInfo | None, token) -> None:
+        # Any turn of the group that finishes its steps ends the group's freshness: its
+        # writes may commit from now on.
+        if group is not None:
+            fresh.end(self.app.store.engine, group.pk)
+        if token is not None:
+            fresh.reset(token)
+
+    async def _turn(self, turn: Turn, order: tuple, t0: float) -> Turn:
+        app, event = self.app, turn.event
         bind_event(event)
         turn.new = await self._stage(turn, order)
         if turn.new:
@@ -156,7 +182,7 @@ class Pipeline:
         store, event = self.app.store, turn.event
         prev, mine = order
         try:
-            if event.kind in (EventKind.COMMAND, EventKind.BUTTON) or not store.reads.fast:
+            if event.kind in _COMMIT_FIRST or not store.reads.fast:
                 # On PostgreSQL the lookup is a round trip and a pooled connection of its
                 # own: at 1,000 msg/s the pool ran dry and a backlog built (p50 0.7 s);
                 # committing first costs a second round there, not a lookup.

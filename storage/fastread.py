@@ -30,6 +30,7 @@ from sqlalchemy import bindparam, create_engine, event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from storage import fresh
 from storage.models import EventRow
 from storage.sync_writer import file_url
 
@@ -81,6 +82,8 @@ class FastReads:
 
     async def stored(self, group_pk: int, key: str) -> bool:
         """True if an event with this key is committed in the group."""
+        if fresh.unread(self.store.engine, group_pk):  # created in this turn: nothing committed
+            return False
         if self._engine is not None:
             try:
                 # The driver's own cursor: asked for every message, SQLAlchemy's execution

@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage import fastread
+from storage import fastread, fresh
 from storage.batch import WriteQueue
 from storage.models import Base
 from storage.rewards import REDEEM, RewardsMixin
@@ -197,6 +197,8 @@ class Ledger(RewardsMixin):
     async def group_stats(self, group_pk: int, day_start: float, capped: tuple[str, ...]) -> dict[str, MemberStats]:
         """`stats` of every member of the group with ledger rows, in one query (the points
         rules load a group's figures at once rather than one query per member)."""
+        if fresh.unread(self.engine, group_pk):  # created in this turn: no rows yet
+            return {}
         rows = await fastread.rows(self.engine, _group_stats_query(), {"g": group_pk, "day": day_start, "capped": list(capped)})
         return {m: MemberStats(float(last) if last is not None else None, int(c), int(r), int(n), int(xp))
                 for m, last, c, r, n, xp in rows}
@@ -204,6 +206,8 @@ class Ledger(RewardsMixin):
     async def group_times(self, group_pk: int, reason: str, since: float) -> dict[str, list[float]]:
         """`times` of every member of the group at once: {member_id: [ts, …]}."""
         out: dict[str, list[float]] = {}
+        if fresh.unread(self.engine, group_pk):  # created in this turn: no rows yet
+            return out
         for m, ts in await fastread.rows(self.engine, _group_times_query(), {"gt_g": group_pk, "gt_reason": reason, "gt_since": since}):
             out.setdefault(m, []).append(float(ts))
         return out

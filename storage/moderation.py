@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage import fastread
+from storage import fastread, fresh
 from storage.batch import DEFERRING, WriteQueue
 from storage.models import Base
 
@@ -183,7 +183,6 @@ class ModerationStore:
 
     async def create_flag(self, group_pk: int, key: str, ts: float, **values: Any) -> tuple[dict[str, Any], bool]:
         """Insert a flag unless one with `key` exists; returns (flag, created)."""
-        t = ModFlag.__table__
         vals = _dump({"group_pk": group_pk, "key": key, "ts": ts, "updated_ts": ts, **values})
 
         insert, by_key = _flag_statements(self._insert)
@@ -280,6 +279,8 @@ class ModerationStore:
 
     async def trust_rows(self, group_pk: int) -> list[dict[str, Any]]:
         """Every trust record of a group."""
+        if fresh.unread(self.engine, group_pk):  # created in this turn: no records yet
+            return []
         return [_row(r) for r in await fastread.rows(self.engine, _trust_query(), {"tq_g": group_pk})]
 
     # -- warnings -------------------------------------------------------------

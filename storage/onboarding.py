@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage import fastread
+from storage import fastread, fresh
 from storage.models import Base
 
 #: Gate statuses: still waiting, let in, failed (wrong answers), ran out of time, left
@@ -178,6 +178,8 @@ class OnboardingStore:
 
     async def gates(self, group_pk: int, status: str | None = None) -> list[dict[str, Any]]:
         """Every gate of a group (of one status), oldest first."""
+        if fresh.unread(self.engine, group_pk):  # created in this turn: no gates yet
+            return []
         t = OnbGate.__table__
         q = select(t).where(t.c.group_pk == group_pk)
         if status is not None:
@@ -281,6 +283,8 @@ class OnboardingStore:
 
     async def members(self, group_pk: int) -> list[dict[str, Any]]:
         """Every onboarding record of a group."""
+        if fresh.unread(self.engine, group_pk):  # created in this turn: no records yet
+            return []
         rows = await fastread.rows(self.engine, _members_query(), {"om_g": group_pk})
         out = []
         for r in rows:

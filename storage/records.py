@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
 
-from storage import fastread
+from storage import fastread, fresh
 from storage.batch import DEFERRING
 from storage.models import AuditEntry, Group, GroupMember, Member, Setting
 
@@ -111,7 +111,8 @@ class RecordsMixin:
 
     async def _read_settings(self, group_pk: int) -> dict[str, Any]:
         at = _time.monotonic()
-        rows = await fastread.rows(self.engine, _settings_query(), {"sq_g": group_pk})
+        # A group created in this turn has no overrides yet (`storage.fresh`).
+        rows = [] if fresh.unread(self.engine, group_pk) else await fastread.rows(self.engine, _settings_query(), {"sq_g": group_pk})
         values = {k: json.loads(v) for k, v in rows}
         self._settings[group_pk] = (at, values)
         return values

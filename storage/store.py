@@ -117,6 +117,8 @@ class EventStore(EventRowsMixin, RecordsMixin):
         self.url = url
         self.dialect = engine.dialect.name
         self._groups: dict[tuple[str, str], GroupInfo] = {}
+        #: Groups this store created and whose first turn has not asked yet (`take_created`).
+        self._created: set[int] = set()
         self._members: dict[tuple[str, str], str] = {}
         self._group_members: set[tuple[int, str]] = set()
         self._channels: set[tuple[int, str]] = set()
@@ -160,8 +162,12 @@ class EventStore(EventRowsMixin, RecordsMixin):
         ins, upd, sel = _group_statements(self.dialect)
         key = {"gp_platform": platform, "gp_group_id": group_id}
 
+        created = False
+
         async def write(conn) -> Any:
-            await conn.execute(ins, {"platform": platform, "group_id": group_id, "title": title, "created_ts": _time.time()})
+            nonlocal created
+            res = await conn.execute(ins, {"platform": platform, "group_id": group_id, "title": title, "created_ts": _time.time()})
+            created = res.rowcount == 1
             if title:
                 await conn.execute(upd, {**key, "gp_title": title})
             return (await conn.execute(sel, key)).one()
@@ -178,7 +184,17 @@ class EventStore(EventRowsMixin, RecordsMixin):
             row = await self.writes.run(write)
         info = GroupInfo(row.id, row.platform, row.group_id, row.title, row.language, row.timezone, row.active)
         self._groups[(platform, group_id)] = info
+        if created:
+            self._created.add(info.pk)
         return info
+
+    def take_created(self, group_pk: int) -> bool:
+        """True once for a group this store created (`ensure_group`): the caller's turn
+        is the group's first here (see `storage.fresh`)."""
+        if group_pk in self._created:
+            self._created.discard(group_pk)
+            return True
+        return False
 
     async def group(self, platform: str, group_id: str) -> GroupInfo | None:
         """The group with these platform ids, or None."""
