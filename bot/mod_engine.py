@@ -156,8 +156,8 @@ class ModerationService:
         #: A member's latest flag (a copy and when it was read), which their next flagged
         #: messages join (`mod_policy.member_flag`).
         self.member_flags: dict[tuple[int, str], tuple[dict, float]] = {}
-        #: Flag id → its (member, message) pairs' JSON, each encoded once (`mod_policy`).
-        self.flag_json: dict[int, dict[tuple, str]] = {}
+        #: Flag id → its last stored (member, message) pairs and their JSON pieces (`mod_policy`).
+        self.flag_json: dict[int, tuple[list, list[str]]] = {}
         self.on_spam_confirmed: list = []
         self.on_spam_cleared: list = []
         self._settings: dict[int, GroupSettings] = {}

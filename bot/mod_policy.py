@@ -75,24 +75,31 @@ MEMBER_FLAG_KEEP = 100
 MEMBER_FLAG_FRESH = 30.0
 
 
-def _members_json(caches: dict[int, dict], flag_id: int, members: list) -> str:
-    """`members` as the JSON the flag stores, each pair encoded once: a flood's flag gains
-    a message and loses its oldest on every message, and encoding all hundred pairs each
-    time was the policy's largest cost."""
-    if flag_id not in caches and len(caches) >= 2000:
+def _members_json(caches: dict[int, tuple[list, list[str]]], flag_id: int, members: list) -> str:
+    """`members` as the JSON the flag stores, built from the last call's for this flag: a
+    flood's flag gains a message and loses its oldest on every message, and encoding (or
+    even looking up) all hundred pairs each time was the policy's largest cost."""
+    hit = caches.get(flag_id)
+    n = len(members) - 1
+    if hit is not None and n >= 0:
+        prev, pieces = hit
+        start = len(prev) - n
+        # The usual change: the same pairs (the same objects: compared at C speed), the
+        # oldest gone, one new pair at the end.
+        if start >= 0 and prev[start:] == members[:n]:
+            pieces = pieces[start:]
+            pieces.append(_pair_json(members[-1]))
+            caches[flag_id] = (members, pieces)
+            return "[" + ", ".join(pieces) + "]"
+    if hit is None and len(caches) >= 2000:
         caches.clear()  # bounded: the flags of floods going on now come back at once
-    cache = caches.setdefault(flag_id, {})
-    out = []
-    for m in members:
-        j = cache.get(m)
-        if j is None:
-            j = cache[m] = json.dumps(list(m), ensure_ascii=False, default=str)
-        out.append(j)
-    if len(cache) > 4 * len(members) + 16:  # pairs that left the list
-        keep = set(members)
-        for m in [m for m in cache if m not in keep]:
-            del cache[m]
-    return "[" + ", ".join(out) + "]"
+    pieces = [_pair_json(m) for m in members]
+    caches[flag_id] = (members, pieces)
+    return "[" + ", ".join(pieces) + "]"
+
+
+def _pair_json(pair: tuple) -> str:
+    return json.dumps(list(pair), ensure_ascii=False, default=str)
 
 
 async def member_flag(svc: ModerationService, pk: int, member_id: str, ts: float) -> dict | None:

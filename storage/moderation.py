@@ -175,11 +175,10 @@ class ModerationStore:
         return _row(r) if r else None
 
     async def flag(self, flag_id: int) -> dict[str, Any] | None:
-        """The flag with this id."""
-        t = ModFlag.__table__
-        async with self.engine.connect() as conn:
-            r = (await conn.execute(select(t).where(t.c.id == flag_id))).first()
-        return _row(r) if r else None
+        """The flag with this id (committed data, read directly on a SQLite file: a
+        flooding member's flag is read again every 30 s, 17 reads a second at 500 members)."""
+        rows = await fastread.rows(self.engine, _flag_by_id(), {"fi_id": flag_id})
+        return _row(rows[0]) if rows else None
 
     async def create_flag(self, group_pk: int, key: str, ts: float, **values: Any) -> tuple[dict[str, Any], bool]:
         """Insert a flag unless one with `key` exists; returns (flag, created)."""
@@ -329,3 +328,10 @@ def _flag_statements(insert) -> tuple:
     t = ModFlag.__table__
     ins = insert(t).on_conflict_do_nothing(index_elements=["group_pk", "key"]).returning(t.c.id)
     return ins, select(t).where(t.c.group_pk == bindparam("fk_g"), t.c.key == bindparam("fk_k"))
+
+
+@cache
+def _flag_by_id():
+    """A flag's read by id, built once with a bound parameter."""
+    t = ModFlag.__table__
+    return select(t).where(t.c.id == bindparam("fi_id"))

@@ -303,7 +303,9 @@ def test_a_flags_pairs_are_written_as_the_json_of_the_whole_list():
 
     caches: dict = {}
     pairs = [("u1", str(i)) for i in range(150)] + [("дима", None), ('q"uote', "1")]
-    for lo, hi in ((0, 1), (0, 50), (40, 140), (52, 152)):
-        window = pairs[lo:hi]
-        assert _members_json(caches, 7, window) == json.dumps([list(p) for p in window], ensure_ascii=False)
-    assert len(caches[7]) <= 4 * 100 + 16  # pairs that left the list are let go
+    windows = [pairs[lo:hi] for lo, hi in ((0, 1), (0, 50), (40, 140), (52, 152))]
+    windows += [pairs[0:hi] for hi in range(1, 101)] + [pairs[lo : lo + 100] for lo in range(1, 53)]  # one in, one out
+    windows += [pairs[52:100] + pairs[101:152], pairs[53:100] + pairs[101:152] + [("u2", "x")], []]  # an edit's pair moved
+    for window in windows:
+        assert _members_json(caches, 7, list(window)) == json.dumps([list(p) for p in window], ensure_ascii=False)
+        assert len(caches[7][1]) == len(window)  # only the pairs on the list are kept
