@@ -9,9 +9,10 @@ names) so no room needs to know which platform an id came from.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 
@@ -126,6 +127,31 @@ class Event:
         if "key" not in changes:
             changes["key"] = ""
         return replace(self, **changes)
+
+    def __reduce__(self) -> tuple:
+        # Pickled through the shard pipe for every event: one tuple of its values (the
+        # kind by value), where dataclasses' generic state and Enum's reduce ran Python
+        # code for each event, a fifth of the shard parent's own time.
+        v = _VALUES(self)
+        return _event_from_values, (v[:2] + (v[2].value,) + v[3:],)
+
+
+#: The fields of an `Event` in order, read in one call.
+_VALUES = attrgetter(*(f.name for f in fields(Event)))
+_KINDS = {k.value: k for k in EventKind}
+
+
+def _event_from_values(values: tuple) -> Event:
+    """An `Event` from `Event.__reduce__`'s values, checked and keyed already."""
+    e = object.__new__(Event)
+    kind = _KINDS[values[2]]
+    for name, value in zip(_FIELD_NAMES, values, strict=True):
+        object.__setattr__(e, name, value)
+    object.__setattr__(e, "kind", kind)
+    return e
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Event))
 
 
 def command_name(text: str) -> tuple[str, str] | None:

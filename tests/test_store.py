@@ -144,3 +144,21 @@ async def test_group_members_lists_roles_and_names(store):
     await store.set_role(g.pk, "5", "admin")
     rows = await store.group_members(g.pk)
     assert [(r["member_id"], r["name"], r["role"]) for r in rows] == [("5", "Ann", "admin"), ("6", "Ben", "member")]
+
+
+def test_an_event_crosses_the_shard_pipe_unchanged():
+    """Events are pickled to shard workers by their own `__reduce__` (values in order,
+    the kind by value): every field, the key and the kind's type survive, and a key set by
+    hand is not derived again."""
+    import pickle
+
+    e = Event(platform="telegram", group_id="-100", group_title="Курс 数据", kind=EventKind.REACTION,
+              time=datetime(2026, 3, 2, 9, 0, 1, 250000, tzinfo=UTC), member_id="7", member_name="Дима",
+              message_id="12", reply_to_id="9", target_member_id="8", mentions=("a", "b"), text="👍 right",
+              link_count=1, media="photo", forwarded=True, emoji="👍", username="dima", data={"removed": True},
+              key="custom-key", is_bot=False, channel_id="c1")
+    back = pickle.loads(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == e and back.key == "custom-key" and back.data == {"removed": True}
+    assert type(back.kind) is EventKind and back.kind is EventKind.REACTION
+    assert back.time == e.time and back.time.tzinfo is not None
+    assert [getattr(back, f) for f in Event.__slots__] == [getattr(e, f) for f in Event.__slots__]
