@@ -31,6 +31,10 @@ from storage.events import Event, EventKind
 
 SCREENED = frozenset({EventKind.MESSAGE, EventKind.COMMAND, EventKind.EDIT, EventKind.JOIN})
 
+#: Characters of a text the checks read: more than Telegram (4,096) or Discord (4,000)
+#: let a message hold.
+MAX_CHARS = 16_384
+
 
 def default_checks(model: SpamModel) -> list[Check]:
     """Every check in the order their verdicts are shown."""
@@ -104,9 +108,14 @@ class Screener:
         `settings` maps a check's name to its settings instance (defaults when
         missing). Trusted members skip content checks, never the raid check.
         """
-        out = Screening(event, trusted=trusted)
         if event.kind not in SCREENED or event.member_id is None:
-            return out
+            return Screening(event, trusted=trusted)
+        if event.text and len(event.text) > MAX_CHARS:
+            # Longer than any platform sends (an export, a crafted update): screened on its
+            # start. Whole, a 10 MB text held the event loop for a minute (the classifier's
+            # n-grams of one 10-million-character word).
+            event = event.with_(text=event.text[:MAX_CHARS], key=event.key)
+        out = Screening(event, trusted=trusted)
         ts = event.time.timestamp()
         raid: RaidSettings = settings.get("raid") or RaidSettings()
         m = window.member(event.member_id)

@@ -342,3 +342,20 @@ def test_a_shorter_near_duplicate_at_the_threshold_still_joins_the_cluster():
     at = frozenset(sorted(long)[:14])  # 14 / 20 = 0.7
     cluster, sim = w.cluster_for(101.0, "b", "2", at, HASHER.signature(at), 0.7, 600)
     assert sim == 0.7 and set(cluster.members) == {"a", "b"}
+
+
+def test_a_text_longer_than_any_platform_allows_is_screened_on_its_start():
+    """Telegram sends at most 4,096 characters and Discord 4,000; a longer text (an
+    export, a crafted update) is judged on its first `MAX_CHARS`, so a 10 MB message
+    cannot hold the event loop, and what is beyond the limit is not read."""
+    from scoring.screen import MAX_CHARS
+
+    head = "spam t.me/+freecoins " + "数据" * 10
+    long = head + "x" * (MAX_CHARS * 40)
+    assert run([msg("new", long)], "newcomer").flagged  # the invite is in the screened start
+    hidden = "数据" * MAX_CHARS + " t.me/+freecoins"
+    v = run([msg("new", hidden, link_count=0)], "newcomer")
+    assert not v.flagged and "nothing risky" in v.reason
+    window = GroupWindow()
+    sc = Screener(default_checks(_MODEL)).screen(msg("new", long, link_count=0), window, {})
+    assert len(sc.event.text) == MAX_CHARS and sc.event.key == msg("new", long, link_count=0).key
