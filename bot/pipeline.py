@@ -114,7 +114,7 @@ class Pipeline:
         order = self._order_take(event)  # before the first await: arrival order
         token = group = None
         try:
-            group = await store.ensure_group(event.platform, event.group_id, event.group_title)
+            group = await store.ensure_group(event.platform, event.group_id, event.group_title, live=True)
             # The turn that created the group: its first-sight reads find nothing, and skip
             # reading (`storage.fresh`). Not for a command or button, whose row is committed
             # before its steps, nor on PostgreSQL, where every row is.

@@ -151,14 +151,18 @@ class EventStore(EventRowsMixin, RecordsMixin):
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
     # -- groups ------------------------------------------------------------------
-    async def ensure_group(self, platform: str, group_id: str, title: str = "") -> GroupInfo:
-        """Return the group, creating it on first sight (and filling in a missing title)."""
+    async def ensure_group(self, platform: str, group_id: str, title: str = "", *, live: bool = False) -> GroupInfo:
+        """Return the group, creating it on first sight (and filling in a missing title).
+
+        `live`: the caller is the pipeline handling the group's event, and a group this
+        call creates is remembered for `take_created` (an import's groups are not: it
+        writes their history right after)."""
         cached = self._groups.get((platform, group_id))
         if cached and (cached.title or not title):
             return cached
-        return await self._once.do(("group", platform, group_id), lambda: self._ensure_group(platform, group_id, title))
+        return await self._once.do(("group", platform, group_id), lambda: self._ensure_group(platform, group_id, title, live))
 
-    async def _ensure_group(self, platform: str, group_id: str, title: str) -> GroupInfo:
+    async def _ensure_group(self, platform: str, group_id: str, title: str, live: bool = False) -> GroupInfo:
         ins, upd, sel = _group_statements(self.dialect)
         key = {"gp_platform": platform, "gp_group_id": group_id}
 
@@ -184,13 +188,13 @@ class EventStore(EventRowsMixin, RecordsMixin):
             row = await self.writes.run(write)
         info = GroupInfo(row.id, row.platform, row.group_id, row.title, row.language, row.timezone, row.active)
         self._groups[(platform, group_id)] = info
-        if created:
+        if created and live:
             self._created.add(info.pk)
         return info
 
     def take_created(self, group_pk: int) -> bool:
-        """True once for a group this store created (`ensure_group`): the caller's turn
-        is the group's first here (see `storage.fresh`)."""
+        """True once for a group this store created for the pipeline (`ensure_group` with
+        `live`): the caller's turn is the group's first anywhere (see `storage.fresh`)."""
         if group_pk in self._created:
             self._created.discard(group_pk)
             return True

@@ -92,3 +92,19 @@ async def test_the_mark_ends_with_the_turn_also_for_tasks_it_started():
     go.set()
     assert await task is False
     assert not fresh.unread(engine, 7)
+
+
+async def test_a_group_an_import_created_in_this_process_is_read(tmp_path):
+    """Only the pipeline's own first sight marks a group: one that an import in the same
+    process created and filled is read on its first live event."""
+    app = await _app(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        g = await app.store.ensure_group("fake", "imported", "G")  # as an import makes it
+        assert await app.store.append(msg(0, "bob", "imported"))  # and writes its history
+        reads = _reads_of(app)
+        turn = await app.handle(msg(1, "ann", "imported"))
+        assert not turn.errors and any("FROM events" in sql for sql in reads)
+        bob = app.services["moderation"].trust.get((g.pk, "bob"))
+        assert bob is not None and bob.messages == 1  # his imported message counts
+    finally:
+        await app.stop()
