@@ -92,13 +92,17 @@ class _Verdicts:
     def __init__(self, counts: dict[tuple[str, bool], int]) -> None:
         self.counts = counts
 
+    @staticmethod
+    def _family() -> CounterMetricFamily:
+        return CounterMetricFamily("communitybot_moderation_verdicts", "Moderation check verdicts", labels=["check", "flagged"])
+
     def describe(self):
         """The family's name, without reading the counts."""
-        return [CounterMetricFamily("communitybot_moderation_verdicts", "Moderation check verdicts", labels=["check", "flagged"])]
+        return [self._family()]
 
     def collect(self):
         """The counts as one counter family."""
-        fam = CounterMetricFamily("communitybot_moderation_verdicts", "Moderation check verdicts", labels=["check", "flagged"])
+        fam = self._family()
         for (check, flagged), n in sorted(self.counts.items()):
             fam.add_metric([check, "true" if flagged else "false"], n)
         yield fam

@@ -87,13 +87,13 @@ def _members_json(caches: dict[int, tuple[list, list[str]]], flag_id: int, membe
         # The usual change: the same pairs (the same objects: compared at C speed), the
         # oldest gone, one new pair at the end.
         if start >= 0 and prev[start:] == members[:n]:
-            pieces = pieces[start:]
-            pieces.append(_pair_json(members[-1]))
-            caches[flag_id] = (members, pieces)
-            return "[" + ", ".join(pieces) + "]"
-    if hit is None and len(caches) >= 2000:
-        caches.clear()  # bounded: the flags of floods going on now come back at once
-    pieces = [_pair_json(m) for m in members]
+            pieces = [*pieces[start:], _pair_json(members[-1])]
+        else:
+            pieces = [_pair_json(m) for m in members]
+    else:
+        if hit is None and len(caches) >= 2000:
+            caches.clear()  # bounded: the flags of floods going on now come back at once
+        pieces = [_pair_json(m) for m in members]
     caches[flag_id] = (members, pieces)
     return "[" + ", ".join(pieces) + "]"
 

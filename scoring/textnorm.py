@@ -55,6 +55,7 @@ _SYMBOLIC = frozenset(
     map(chr, {*_DROP_COMBINING, *_DROP_INVISIBLE, 0xFE0F, *range(0x1F000, 0x1FB00), *range(0x2600, 0x27C0), *range(0x2B00, 0x2C00)})
 )
 
+
 def strip_invisible(text: str) -> str:
     """Drop zero-width and other invisible formatting characters."""
     return text if INVISIBLE.isdisjoint(text) else text.translate(_DROP_INVISIBLE)

@@ -136,22 +136,18 @@ class Event:
         return _event_from_values, (v[:2] + (v[2].value,) + v[3:],)
 
 
-#: The fields of an `Event` in order, read in one call.
-_VALUES = attrgetter(*(f.name for f in fields(Event)))
+#: The fields of an `Event` in order, and all their values read in one call.
+_FIELD_NAMES = tuple(f.name for f in fields(Event))
+_VALUES = attrgetter(*_FIELD_NAMES)
 _KINDS = {k.value: k for k in EventKind}
 
 
 def _event_from_values(values: tuple) -> Event:
     """An `Event` from `Event.__reduce__`'s values, checked and keyed already."""
     e = object.__new__(Event)
-    kind = _KINDS[values[2]]
-    for name, value in zip(_FIELD_NAMES, values, strict=True):
+    for name, value in zip(_FIELD_NAMES, (*values[:2], _KINDS[values[2]], *values[3:]), strict=True):
         object.__setattr__(e, name, value)
-    object.__setattr__(e, "kind", kind)
     return e
-
-
-_FIELD_NAMES = tuple(f.name for f in fields(Event))
 
 
 def command_name(text: str) -> tuple[str, str] | None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -184,7 +185,7 @@ class ModerationStore:
         """Insert a flag unless one with `key` exists; returns (flag, created)."""
         vals = _dump({"group_pk": group_pk, "key": key, "ts": ts, "updated_ts": ts, **values})
 
-        insert, by_key = _flag_statements(self._insert)
+        insert, by_key = _flag_statements(self.engine.dialect.name)
 
         async def write(conn):
             created = (await conn.execute(insert, vals)).first() is not None
@@ -321,12 +322,12 @@ def _trust_query():
 
 
 @cache
-def _flag_statements(insert) -> tuple:
+def _flag_statements(dialect: str) -> tuple:
     """A flag's insert (values bound at execution) and its read by key, built once per
-    dialect's insert: a flood's first seconds create a flag per member, and building the
+    dialect: a flood's first seconds create a flag per member, and building the
     statement and its cache key cost more than running it."""
     t = ModFlag.__table__
-    ins = insert(t).on_conflict_do_nothing(index_elements=["group_pk", "key"]).returning(t.c.id)
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t).on_conflict_do_nothing(index_elements=["group_pk", "key"]).returning(t.c.id)
     return ins, select(t).where(t.c.group_pk == bindparam("fk_g"), t.c.key == bindparam("fk_k"))
 
 
