@@ -10,10 +10,17 @@ once and gets the results back once; the lock is held for the writes' own time.
 
 Checkpoints move off the commit path too: SQLite copies the WAL into the database at
 the commit that finds it over 1,000 pages, and under load such a commit took up to 1.1 s
-(while every waiting message waited with it). The writer's connection checkpoints only
-past `AUTOCHECKPOINT` pages (a safety net); a second thread runs a PASSIVE checkpoint,
-which waits for no reader or writer, at most every `CHECKPOINT_EVERY` seconds while
-rounds are being written.
+(while every waiting message waited with it). The writer's connection never checkpoints
+(`AUTOCHECKPOINT` 0); a second thread runs a PASSIVE checkpoint, which waits for no
+reader or writer, at most every `CHECKPOINT_EVERY` seconds while rounds are being
+written. Under a steady stream of commits a PASSIVE checkpoint never catches up with
+the last frame, so the WAL never starts over and grows; until 2026-11-26 the writer's
+own checkpoint at 20,000 pages was the bound, run inside a commit on the event loop's
+thread every ~4 s at 1,000 msg/s with two workers, each one a 40–200 ms stall of the
+loop (the periodic spikes of `bench/load.py --timeline`). Now the checkpoint thread
+bounds it: past `RESTART_FRAMES` it runs a RESTART checkpoint, which finishes the copy,
+waits up to `RESTART_WAIT_MS` for readers to move on and makes the next commit start
+the WAL over. It holds off writers for its own 5–25 ms, on its thread: the loops go on.
 
 The queued writes are the same `async def fn(conn)` functions as on PostgreSQL: they
 only await `conn.execute` / `conn.exec_driver_sql`, which `_Conn` answers at once from
@@ -53,9 +60,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: WAL pages at which the writer's own commit checkpoints (the background one normally
-#: keeps the WAL far below; SQLite's default is 1,000).
-AUTOCHECKPOINT = 20_000
+#: WAL pages at which the writer's own commit would checkpoint: never (see above;
+#: SQLite's default is 1,000).
+AUTOCHECKPOINT = 0
+
+#: WAL frames past which the background checkpoint makes the WAL start over (64 MB of
+#: 4 KB pages: at 1,000 msg/s with two workers, one RESTART every ~4 s).
+RESTART_FRAMES = 16_384
+
+#: Milliseconds a RESTART checkpoint waits for readers (and holds off writers) at most;
+#: a reader that stays longer (a report's long query) defers it to the next round.
+RESTART_WAIT_MS = 25
 
 #: Seconds between background checkpoints at most.
 CHECKPOINT_EVERY = 1.0
@@ -145,8 +160,10 @@ class SyncWriter:
         self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="communitybot-checkpoint")
         self._ckpt_running = False
         self._last_ckpt = time.monotonic()
-        #: Background checkpoints run (for tests and the benchmark).
+        #: Background checkpoints run, and those that made the WAL start over (for tests
+        #: and the benchmark).
         self.checkpoints = 0
+        self.restarts = 0
         #: Rounds run on the loop's thread / that found the database locked and went to the thread.
         self.inline = 0
         self.busy = 0
@@ -196,7 +213,13 @@ class SyncWriter:
         # file that an outage or a restore replaces.
         try:
             with closing(sqlite3.connect(self.path, timeout=0, check_same_thread=False)) as conn:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                busy, frames, _done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if not busy and frames > RESTART_FRAMES:
+                    # The PASSIVE pass copied nearly everything: what is left is a few
+                    # milliseconds of frames, then the WAL can start over.
+                    conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+                    if not conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]:
+                        self.restarts += 1
             self.checkpoints += 1
         except sqlite3.OperationalError as exc:
             # "locked" / "busy": another process (a shard worker) is checkpointing.

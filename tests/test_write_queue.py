@@ -221,6 +221,35 @@ async def test_rounds_commit_whole_and_sqlite_files_use_the_writer_thread(db_url
         await s.close()
 
 
+async def test_the_background_checkpoint_makes_a_long_wal_start_over(tmp_path, monkeypatch):
+    """The writer's own commits never checkpoint (that stalled the event loop); past
+    RESTART_FRAMES the checkpoint thread restarts the WAL, so it stays bounded."""
+    import sqlite3
+
+    from storage import sync_writer
+
+    monkeypatch.setattr(sync_writer, "CHECKPOINT_EVERY", 0.0)
+    monkeypatch.setattr(sync_writer, "RESTART_FRAMES", 60)
+    path = tmp_path / "r.db"
+    s = await EventStore.open(f"sqlite:///{path}")
+    try:
+        sync = s.writes._sync
+        assert sync.engine.connect().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        i = 0
+        while not sync.restarts and i < 2000:
+            await s.append(msg(i))
+            i += 1
+            await asyncio.sleep(0)
+        assert sync.restarts >= 1, "no RESTART checkpoint ran"
+        await s.append(msg(i + 1))  # this commit starts the WAL over
+        with sqlite3.connect(path) as con:
+            frames = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        assert frames < 60  # the last commit's pages, not every commit's since the start
+        assert await count(s, "SELECT count(*) FROM events") == i + 1
+    finally:
+        await s.close()
+
+
 async def test_a_busy_sqlite_writer_checkpoints_in_the_background(tmp_path, monkeypatch):
     from storage import sync_writer
 
