@@ -2,24 +2,35 @@
 
 The base model is trained at first use from the project's own generated corpus
 (`scoring.spam_corpus`, English/Chinese/Russian) plus the tg-spam samples shipped in
-`bot/spamdata/` (MIT). Training takes well under a second, so nothing binary is
-shipped; the result is cached per process. A file written by `communitybot train`
-(config `[moderation] model_path`) replaces the base model when present.
+`bot/spamdata/` (MIT). Nothing binary is shipped; the result is cached per process and
+on disk (`base_model_cache_dir()`), under a key made of the corpus, the classifier's
+code and the numpy and scikit-learn versions: training took 0.9 s of every start (each
+CLI command, the console, every shard worker), loading the cached weights takes 7 ms.
+A file written by `communitybot train` (config `[moderation] model_path`) replaces the
+base model when present.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import sklearn
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
+import scoring.spam
 from scoring.spam import SpamModel
 from scoring.spam_corpus import generate
+
+log = logging.getLogger(__name__)
 
 _BASE: bytes | None = None
 
@@ -51,12 +62,59 @@ def base_corpus() -> tuple[list[str], list[int], list[str]]:
     return texts, labels, groups
 
 
+def base_model_cache_dir() -> Path | None:
+    """Where the trained base model is kept between runs: `COMMUNITYBOT_CACHE_DIR`
+    (empty: no disk cache), else `$XDG_CACHE_HOME/communitybot` or `~/.cache/communitybot`."""
+    env = os.environ.get("COMMUNITYBOT_CACHE_DIR")
+    if env is not None:
+        return Path(env).expanduser() if env.strip() else None
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "communitybot"
+
+
+def _cache_key(texts: Sequence[str], labels: Sequence[int]) -> str:
+    # Everything the weights depend on: the training data, the code that trains, and the
+    # libraries under it (a new scikit-learn may fit differently).
+    h = hashlib.sha256()
+    for part in (sklearn.__version__, np.__version__, Path(scoring.spam.__file__).read_bytes()):
+        h.update(part if isinstance(part, bytes) else part.encode())
+        h.update(b"\x00")
+    h.update("\x00".join(texts).encode())
+    h.update(bytes(labels))
+    return h.hexdigest()[:32]
+
+
+def _cached_base(texts: Sequence[str], labels: Sequence[int]) -> bytes:
+    """The base model's bytes from the disk cache, or trained and written there."""
+    root = base_model_cache_dir()
+    path = root / f"base-model-{_cache_key(texts, labels)}.npz" if root is not None else None
+    if path is not None and path.exists():
+        try:
+            data = path.read_bytes()
+            SpamModel.from_bytes(data)  # a truncated or foreign file is trained again
+            return data
+        except (OSError, ValueError) as exc:
+            log.warning("cached base spam model %s is unreadable (%s); training it again", path, exc)
+    data = SpamModel().fit(texts, labels).to_bytes()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Written whole, then renamed: shard workers starting together never read half a file.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".base-model-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.debug("could not cache the base spam model in %s: %s", path.parent, exc)
+    return data
+
+
 def base_model() -> SpamModel:
-    """A fresh copy of the base model (trained once per process)."""
+    """A fresh copy of the base model (trained once, then read from the disk cache)."""
     global _BASE
     if _BASE is None:
         texts, labels, _ = base_corpus()
-        _BASE = SpamModel().fit(texts, labels).to_bytes()
+        _BASE = _cached_base(texts, labels)
     return SpamModel.from_bytes(_BASE)
 
 

@@ -11,6 +11,16 @@ import pytest
 
 from bot.testing import BotHarness
 
+# The base spam model's disk cache (bot.mod_model) goes to one directory per test run,
+# shared by the CLI subprocesses the tests start, not to the user's ~/.cache.
+if "COMMUNITYBOT_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["COMMUNITYBOT_CACHE_DIR"] = tempfile.mkdtemp(prefix="communitybot-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["COMMUNITYBOT_CACHE_DIR"], True)
+
 _real_connect = socket.socket.connect
 
 

@@ -128,3 +128,47 @@ def test_read_labelled_names_file_and_line(tmp_path):
 def test_score_counts_false_positive_rate():
     s = score([1, 1, 0, 0, 0, 0], [0.9, 0.2, 0.95, 0.1, 0.1, 0.1], 0.5)
     assert s.precision == 0.5 and s.recall == 0.5 and s.fpr == 0.25
+
+
+def test_the_base_model_is_trained_once_then_read_from_the_disk_cache(tmp_path, monkeypatch):
+    """Training took 0.9 s of every start; the cached weights are the same bytes, a
+    damaged cache file is trained again, and an unwritable cache is only skipped."""
+    import bot.mod_model as mm
+
+    monkeypatch.setenv("COMMUNITYBOT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(mm, "_BASE", None)
+    fitted = mm.base_model().to_bytes()
+    files = list((tmp_path / "cache").glob("base-model-*.npz"))
+    assert len(files) == 1 and files[0].read_bytes() == fitted
+
+    def no_training(self, *a, **k):
+        raise AssertionError("trained again although the cache holds the model")
+
+    monkeypatch.setattr(mm, "_BASE", None)
+    with monkeypatch.context() as m:
+        m.setattr(SpamModel, "fit", no_training)
+        assert mm.base_model().to_bytes() == fitted
+
+    files[0].write_bytes(b"not a model")  # damaged: trained again and rewritten
+    monkeypatch.setattr(mm, "_BASE", None)
+    assert mm.base_model().to_bytes() == fitted
+    assert files[0].read_bytes() == fitted
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache directory would go")
+    monkeypatch.setenv("COMMUNITYBOT_CACHE_DIR", str(blocked / "cache"))
+    monkeypatch.setattr(mm, "_BASE", None)
+    assert mm.base_model().to_bytes() == fitted
+
+    monkeypatch.setenv("COMMUNITYBOT_CACHE_DIR", "")  # empty: no disk cache at all
+    assert mm.base_model_cache_dir() is None
+
+
+def test_the_cache_key_changes_with_the_training_data():
+    from bot.mod_model import _cache_key, base_corpus
+
+    texts, labels, _ = base_corpus()
+    key = _cache_key(texts, labels)
+    assert key == _cache_key(list(texts), list(labels))
+    assert key != _cache_key(texts[:-1] + [texts[-1] + "!"], labels)
+    assert key != _cache_key(texts, labels[:-1] + [1 - labels[-1]])
