@@ -101,9 +101,13 @@ def _cached_base(texts: Sequence[str], labels: Sequence[int]) -> bytes:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Written whole, then renamed: shard workers starting together never read half a file.
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".base-model-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            except OSError:
+                Path(tmp).unlink(missing_ok=True)  # a full disk leaves no half-written file
+                raise
         except OSError as exc:
             log.debug("could not cache the base spam model in %s: %s", path.parent, exc)
     return data

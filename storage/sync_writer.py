@@ -16,7 +16,7 @@ reader or writer, at most every `CHECKPOINT_EVERY` seconds while rounds are bein
 written. Under a steady stream of commits a PASSIVE checkpoint never catches up with
 the last frame, so the WAL never starts over and grows; until 2026-11-26 the writer's
 own checkpoint at 20,000 pages was the bound, run inside a commit on the event loop's
-thread every ~4 s at 1,000 msg/s with two workers, each one a 40–200 ms stall of the
+thread every ~4 s at 1,000 msg/s with two workers, each one a 25–200 ms stall of the
 loop (the periodic spikes of `bench/load.py --timeline`). Now the checkpoint thread
 bounds it: past `RESTART_FRAMES` it runs a RESTART checkpoint, which finishes the copy,
 waits up to `RESTART_WAIT_MS` for readers to move on and makes the next commit start
