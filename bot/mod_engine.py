@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select
 
+from bot import native
 from bot.config import register_section, setting
 from bot.mod_model import load_model
 from scoring.anomaly import AnomalySettings
@@ -149,6 +150,7 @@ class ModerationService:
         self._store: ModerationStore | None = None
         mod = app.config.section("moderation")
         self.model: SpamModel = load_model(mod.model_path or None)
+        native.enable()  # the screening loops in C, built once per machine (else pure Python)
         self.screener = Screener(default_checks(self.model))
         self.windows: dict[int, GroupWindow] = {}
         self.trust: dict[tuple[int, str], TrustRecord] = {}

@@ -25,7 +25,7 @@ from scoring.checks import (
     Verdict,
 )
 from scoring.spam import SpamCheck, SpamModel
-from scoring.textnorm import normalise, shingles
+from scoring.textnorm import normalise
 from scoring.window import HASHER, Cluster, GroupWindow
 from storage.events import Event, EventKind
 
@@ -121,8 +121,7 @@ class Screener:
         m = window.member(event.member_id)
         text = event.text or ""
         norm = normalise(text) if text else ""
-        sh = _shingles(norm)
-        sig = HASHER.signature(sh)
+        sh, sig = HASHER.shingles_and_signature(norm)
         ctx = CheckContext(event, ts, norm, sh, m, window, signature=sig)
         if event.kind is EventKind.JOIN:
             if m.first_ts is None:
@@ -149,7 +148,3 @@ class Screener:
         if event.kind is not EventKind.JOIN and sh:
             window.note_text(m, ts, sig)
         return out
-
-
-def _shingles(norm: str) -> frozenset[str]:
-    return shingles(norm, normalised=True)

@@ -184,9 +184,24 @@ def caps_ratio(text: str) -> tuple[int, float]:
 _NONWORD = re.compile(r"[\W_]+")
 
 
+#: The native loops (`scoring/_native.c`), once `use_native` has been given them; the
+#: pure-Python code below gives the same results without them.
+_native = None
+_ONE_HASH = bytes(16)
+
+
+def use_native(mod) -> None:
+    """Run `shingles`, `MinHasher.signature` and `count_similar` through `mod`, a built
+    `scoring/_native.c` (see `bot.native`); None goes back to pure Python."""
+    global _native
+    _native = mod
+
+
 def shingles(text: str, k: int = 3, normalised: bool = False) -> frozenset[str]:
     """Character k-grams of the normalised text, spaces and punctuation dropped."""
     t = _NONWORD.sub("", text if normalised else normalise(text))
+    if k == 3 and _native is not None:
+        return _native.shingle_sig(t, _ONE_HASH)[0]  # the set only: one cheap slot
     if len(t) <= k:
         return frozenset([t]) if t else frozenset()
     # Interned: a group's near-duplicate index keeps thousands of these sets, and chat
@@ -230,11 +245,23 @@ class MinHasher:
         self._table = np.empty((4096, n), np.uint32)
         # A band of `rows` 4-byte slots is one unsigned integer of 4 * rows bytes.
         self._bands = struct.Struct(f"<{bands}{_BAND_FORMATS[rows]}")
+        #: The hash functions as the native loops take them: a[] then b[].
+        self.ab = self._a.tobytes() + self._b.tobytes()
+
+    def shingles_and_signature(self, norm: str) -> tuple[frozenset[str], bytes]:
+        """`shingles(norm, normalised=True)` and its signature, in one native call when
+        the native loops are on."""
+        if _native is not None:
+            return _native.shingle_sig(_NONWORD.sub("", norm), self.ab)
+        sh = shingles(norm, normalised=True)
+        return sh, self.signature(sh)
 
     def signature(self, sh: frozenset[str]) -> bytes:
         """The MinHash signature of a shingle set as compact bytes (empty set: b"")."""
         if not sh:
             return b""
+        if _native is not None:
+            return _native.signature(sh, self.ab)
         ids = self._ids
         try:
             rows = np.fromiter(map(ids.__getitem__, sh), dtype=np.intp, count=len(sh))
@@ -286,6 +313,8 @@ def count_similar(sigs: list[bytes], sig: bytes, threshold: float) -> int:
     (one numpy comparison for all of them, not one per pair)."""
     if not sig or not sigs:
         return 0
+    if _native is not None:
+        return _native.count_similar(sigs, sig, threshold)
     same = [s for s in sigs if len(s) == len(sig)]
     if not same:
         return 0

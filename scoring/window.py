@@ -12,6 +12,7 @@ from collections import OrderedDict, _count_elements, deque  # the C counter beh
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from scoring import textnorm
 from scoring.textnorm import MinHasher
 
 #: Messages kept per band bucket of the near-duplicate index, newest last. A message
@@ -174,37 +175,13 @@ class GroupWindow:
         if not sh:
             return None, 0.0
         keys = HASHER.band_keys(sig)
-        best: Seen | None = None
-        best_sim = 0.0
         index = self.index
-        # How many bands each earlier message shares with this one, counted in C.
-        shared: dict[int, int] = {}
-        for b in [b for b in map(index.get, keys) if b is not None]:
-            if type(b) is int:
-                shared[b] = shared.get(b, 0) + 1
-            else:
-                _count_elements(shared, b)
-        since = ts - window
         by_seq = self.seen
-        size = len(sh)
-        # One shared band of 16 is what unrelated texts of the same topic share; a text as
-        # similar as the raid threshold (0.7) shares about 8, and fewer than 2 with a
-        # chance of 1 in 3,000. The exact Jaccard is for the rest.
-        for q in [q for q, n in shared.items() if n >= MIN_BANDS]:
-            s = by_seq[q]
-            if s.ts < since:
-                continue
-            # Jaccard is at most the smaller set's size over the larger's: a candidate of
-            # a very different length cannot reach the threshold (exact, and cheaper than
-            # the intersection).
-            other = len(s.shingles)
-            if (size if size < other else other) < threshold * (other if size < other else size):
-                continue
-            # Jaccard without a set of the candidate's shingles (unique already).
-            inter = len(sh.intersection(s.shingles))
-            sim = inter / (size + other - inter)
-            if sim >= threshold and sim > best_sim:
-                best, best_sim = s, sim
+        native = textnorm._native
+        if native is not None:
+            best, best_sim = native.nearest(sh, keys, index, by_seq, ts - window, threshold, MIN_BANDS)
+        else:
+            best, best_sim = self._nearest(sh, keys, ts - window, threshold)
         if best is None:
             # A message like no other: a cluster of one, kept by no one. Most messages
             # are; stored, their clusters were most of what the garbage collector walked.
@@ -239,6 +216,41 @@ class GroupWindow:
         if len(self.recent) > self.max_index:
             self._drop(self.recent.popleft())
         return cluster, best_sim
+
+    def _nearest(self, sh: frozenset, keys: tuple[int, ...], since: float, threshold: float) -> tuple[Seen | None, float]:
+        """The most similar earlier message still in the window and its Jaccard (≥
+        `threshold`), or (None, 0.0); `scoring/_native.c`'s `nearest` does the same in C."""
+        best: Seen | None = None
+        best_sim = 0.0
+        index = self.index
+        # How many bands each earlier message shares with this one, counted in C.
+        shared: dict[int, int] = {}
+        for b in [b for b in map(index.get, keys) if b is not None]:
+            if type(b) is int:
+                shared[b] = shared.get(b, 0) + 1
+            else:
+                _count_elements(shared, b)
+        by_seq = self.seen
+        size = len(sh)
+        # One shared band of 16 is what unrelated texts of the same topic share; a text as
+        # similar as the raid threshold (0.7) shares about 8, and fewer than 2 with a
+        # chance of 1 in 3,000. The exact Jaccard is for the rest.
+        for q in [q for q, n in shared.items() if n >= MIN_BANDS]:
+            s = by_seq[q]
+            if s.ts < since:
+                continue
+            # Jaccard is at most the smaller set's size over the larger's: a candidate of
+            # a very different length cannot reach the threshold (exact, and cheaper than
+            # the intersection).
+            other = len(s.shingles)
+            if (size if size < other else other) < threshold * (other if size < other else size):
+                continue
+            # Jaccard without a set of the candidate's shingles (unique already).
+            inter = len(sh.intersection(s.shingles))
+            sim = inter / (size + other - inter)
+            if sim >= threshold and sim > best_sim:
+                best, best_sim = s, sim
+        return best, best_sim
 
     def cluster_id(self, s: Seen) -> str:
         """The id of the cluster an indexed message is in ("" while it has no near-duplicate)."""

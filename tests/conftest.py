@@ -21,6 +21,12 @@ if "COMMUNITYBOT_CACHE_DIR" not in os.environ:
     os.environ["COMMUNITYBOT_CACHE_DIR"] = tempfile.mkdtemp(prefix="communitybot-test-cache-")
     atexit.register(shutil.rmtree, os.environ["COMMUNITYBOT_CACHE_DIR"], True)
 
+# The native screening loops are on from the start, as in a running bot, not only once
+# some test has made a moderation service; tests/test_native.py compares both paths.
+from bot import native  # noqa: E402
+
+native.enable()
+
 _real_connect = socket.socket.connect
 
 

@@ -1,0 +1,270 @@
+/* Native versions of the three hottest loops of moderation screening.
+ *
+ * Each function gives exactly what its pure-Python twin in scoring/textnorm.py gives
+ * (tests compare them on random text), only without the interpreter's per-item cost:
+ *
+ *   shingle_sig(t, ab)            -> (frozenset of interned 3-grams, MinHash signature)
+ *   signature(shingles, ab)       -> MinHash signature of an iterable of str
+ *   count_similar(sigs, sig, thr) -> how many of `sigs` share >= thr of `sig`'s slots
+ *   nearest(sh, keys, index, seen, since, thr, min_bands)
+ *                                 -> (most similar earlier message or None, its Jaccard)
+ *
+ * A shingle's hash is the CRC-32 of its UTF-8 bytes (zlib's polynomial); slot j of the
+ * signature is min over shingles of ((crc * a[j] + b[j]) mod 2^64) >> 32, with `ab` the
+ * MinHasher's a[] then b[] as native uint64. Built on first use by bot/native.py.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_SLOTS 256
+
+static uint32_t crc_table[256];
+
+static void crc_init(void) {
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[n] = c;
+    }
+}
+
+/* CRC-32 of the UTF-8 encoding of code points data[start:end] (as zlib.crc32). */
+static uint32_t crc_utf8(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+    uint32_t c = 0xFFFFFFFFu;
+    unsigned char buf[4];
+    for (Py_ssize_t i = start; i < end; i++) {
+        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+        int n;
+        if (cp < 0x80) { buf[0] = (unsigned char)cp; n = 1; }
+        else if (cp < 0x800) { buf[0] = 0xC0 | (cp >> 6); buf[1] = 0x80 | (cp & 0x3F); n = 2; }
+        else if (cp < 0x10000) {
+            buf[0] = 0xE0 | (cp >> 12); buf[1] = 0x80 | ((cp >> 6) & 0x3F); buf[2] = 0x80 | (cp & 0x3F); n = 3;
+        } else {
+            buf[0] = 0xF0 | (cp >> 18); buf[1] = 0x80 | ((cp >> 12) & 0x3F);
+            buf[2] = 0x80 | ((cp >> 6) & 0x3F); buf[3] = 0x80 | (cp & 0x3F); n = 4;
+        }
+        for (int k = 0; k < n; k++) c = crc_table[(c ^ buf[k]) & 0xFF] ^ (c >> 8);
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* The hash functions: `ab` holds n multipliers then n offsets (uint64, native order). */
+typedef struct {
+    Py_buffer view;
+    const uint64_t *a, *b;
+    Py_ssize_t n;
+} Hashes;
+
+static int hashes_get(PyObject *ab, Hashes *h) {
+    if (PyObject_GetBuffer(ab, &h->view, PyBUF_SIMPLE) < 0) return -1;
+    Py_ssize_t n = h->view.len / 16;
+    if (n <= 0 || n > MAX_SLOTS || h->view.len != n * 16) {
+        PyBuffer_Release(&h->view);
+        PyErr_SetString(PyExc_ValueError, "ab must hold 1 to 256 uint64 multipliers and as many offsets");
+        return -1;
+    }
+    h->a = (const uint64_t *)h->view.buf;
+    h->b = h->a + n;
+    h->n = n;
+    return 0;
+}
+
+static void fold(const Hashes *h, uint32_t *sig, uint32_t crc) {
+    uint64_t x = crc;
+    for (Py_ssize_t j = 0; j < h->n; j++) {
+        uint32_t v = (uint32_t)((x * h->a[j] + h->b[j]) >> 32);
+        if (v < sig[j]) sig[j] = v;
+    }
+}
+
+static PyObject *shingle_sig(PyObject *self, PyObject *args) {
+    PyObject *t, *ab;
+    if (!PyArg_ParseTuple(args, "UO:shingle_sig", &t, &ab)) return NULL;
+    Hashes h;
+    if (hashes_get(ab, &h) < 0) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(t);
+    PyObject *set = PyFrozenSet_New(NULL);
+    PyObject *sig = NULL;
+    if (set == NULL) goto done;
+    if (n == 0) {
+        sig = PyBytes_FromStringAndSize(NULL, 0);
+        goto done;
+    }
+    int kind = PyUnicode_KIND(t);
+    const void *data = PyUnicode_DATA(t);
+    uint32_t slots[MAX_SLOTS];
+    memset(slots, 0xFF, sizeof slots);
+    Py_ssize_t grams = n <= 3 ? 1 : n - 2, width = n <= 3 ? n : 3;
+    for (Py_ssize_t i = 0; i < grams; i++) {
+        PyObject *g = PyUnicode_Substring(t, i, i + width);
+        if (g == NULL) goto fail;
+        /* Interned, as the Python version does: a window keeps thousands of these. */
+        PyUnicode_InternInPlace(&g);
+        /* PySet_Add may fill a frozenset no one else has seen yet. */
+        int r = PySet_Add(set, g);
+        Py_DECREF(g);
+        if (r < 0) goto fail;
+        fold(&h, slots, crc_utf8(kind, data, i, i + width));
+    }
+    sig = PyBytes_FromStringAndSize((const char *)slots, h.n * 4);
+    goto done;
+fail:
+    Py_CLEAR(set);
+done:
+    PyBuffer_Release(&h.view);
+    if (set == NULL || sig == NULL) {
+        Py_XDECREF(set);
+        Py_XDECREF(sig);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", set, sig);
+}
+
+static PyObject *signature(PyObject *self, PyObject *args) {
+    PyObject *items, *ab;
+    if (!PyArg_ParseTuple(args, "OO:signature", &items, &ab)) return NULL;
+    Hashes h;
+    if (hashes_get(ab, &h) < 0) return NULL;
+    PyObject *it = PyObject_GetIter(items), *g;
+    if (it == NULL) { PyBuffer_Release(&h.view); return NULL; }
+    uint32_t slots[MAX_SLOTS];
+    memset(slots, 0xFF, sizeof slots);
+    Py_ssize_t seen = 0;
+    while ((g = PyIter_Next(it)) != NULL) {
+        if (!PyUnicode_Check(g)) {
+            PyErr_Format(PyExc_TypeError, "shingles must be str, not %.100s", Py_TYPE(g)->tp_name);
+            Py_DECREF(g);
+            break;
+        }
+        fold(&h, slots, crc_utf8(PyUnicode_KIND(g), PyUnicode_DATA(g), 0, PyUnicode_GET_LENGTH(g)));
+        Py_DECREF(g);
+        seen++;
+    }
+    Py_DECREF(it);
+    PyBuffer_Release(&h.view);
+    if (PyErr_Occurred()) return NULL;
+    return PyBytes_FromStringAndSize((const char *)slots, seen ? h.n * 4 : 0);
+}
+
+static PyObject *count_similar(PyObject *self, PyObject *args) {
+    PyObject *sigs;
+    const char *sig;
+    Py_ssize_t len;
+    double threshold;
+    if (!PyArg_ParseTuple(args, "Oy#d:count_similar", &sigs, &sig, &len, &threshold)) return NULL;
+    PyObject *seq = PySequence_Fast(sigs, "sigs must be a sequence of bytes");
+    if (seq == NULL) return NULL;
+    Py_ssize_t slots = len / 4, hits = 0;
+    if (slots > 0) {
+        const uint32_t *mine = (const uint32_t *)sig;
+        Py_ssize_t m = PySequence_Fast_GET_SIZE(seq);
+        PyObject **items = PySequence_Fast_ITEMS(seq);
+        for (Py_ssize_t i = 0; i < m; i++) {
+            PyObject *o = items[i];
+            if (!PyBytes_Check(o) || PyBytes_GET_SIZE(o) != len) continue;
+            const uint32_t *other = (const uint32_t *)PyBytes_AS_STRING(o);
+            Py_ssize_t equal = 0;
+            for (Py_ssize_t j = 0; j < slots; j++) equal += mine[j] == other[j];
+            if ((double)equal / (double)slots >= threshold) hits++;
+        }
+    }
+    Py_DECREF(seq);
+    return PyLong_FromSsize_t(hits);
+}
+
+/* GroupWindow.cluster_for's search: the earlier messages sharing >= min_bands band keys
+ * with this one (in the order the keys first meet them), each still in the window and
+ * not too different in size, compared by exact Jaccard of their shingles. */
+#define MAX_CANDIDATES 1024
+
+static PyObject *nearest(PyObject *self, PyObject *args) {
+    PyObject *sh, *keys, *index, *seen;
+    double since, threshold;
+    int min_bands;
+    if (!PyArg_ParseTuple(args, "OO!O!O!ddi:nearest", &sh, &PyTuple_Type, &keys, &PyDict_Type, &index, &PyDict_Type,
+                          &seen, &since, &threshold, &min_bands))
+        return NULL;
+    if (!PyAnySet_Check(sh)) {
+        PyErr_SetString(PyExc_TypeError, "nearest: sh must be a set of shingles");
+        return NULL;
+    }
+    PyObject *seqs[MAX_CANDIDATES];
+    int counts[MAX_CANDIDATES];
+    Py_ssize_t n = 0;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(keys); k++) {
+        PyObject *b = PyDict_GetItemWithError(index, PyTuple_GET_ITEM(keys, k));
+        if (b == NULL) {
+            if (PyErr_Occurred()) return NULL;
+            continue;
+        }
+        /* A bucket of one is the message's number itself, else a tuple of numbers. */
+        Py_ssize_t m = PyTuple_Check(b) ? PyTuple_GET_SIZE(b) : 1;
+        for (Py_ssize_t i = 0; i < m; i++) {
+            PyObject *q = PyTuple_Check(b) ? PyTuple_GET_ITEM(b, i) : b;
+            Py_ssize_t j = 0;
+            /* Few candidates (16 buckets of at most 8): a scan beats a hash table. */
+            while (j < n && seqs[j] != q) {
+                if (PyLong_CheckExact(q) && PyLong_CheckExact(seqs[j])) {
+                    int eq = PyObject_RichCompareBool(seqs[j], q, Py_EQ);
+                    if (eq < 0) return NULL;
+                    if (eq) break;
+                }
+                j++;
+            }
+            if (j < n) counts[j]++;
+            else if (n < MAX_CANDIDATES) { seqs[n] = q; counts[n] = 1; n++; }
+        }
+    }
+    Py_ssize_t size = PySet_GET_SIZE(sh);
+    PyObject *best = Py_None;
+    double best_sim = 0.0;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (counts[j] < min_bands) continue;
+        PyObject *s = PyDict_GetItemWithError(seen, seqs[j]);
+        if (s == NULL) {
+            if (PyErr_Occurred()) return NULL;
+            PyErr_SetString(PyExc_KeyError, "an indexed message is missing from the window");
+            return NULL;
+        }
+        if (!PyTuple_Check(s) || PyTuple_GET_SIZE(s) < 4 || !PyTuple_Check(PyTuple_GET_ITEM(s, 3))) {
+            PyErr_SetString(PyExc_TypeError, "the window's entries must be Seen tuples");
+            return NULL;
+        }
+        double ts = PyFloat_AsDouble(PyTuple_GET_ITEM(s, 0));
+        if (ts == -1.0 && PyErr_Occurred()) return NULL;
+        if (ts < since) continue;
+        PyObject *other = PyTuple_GET_ITEM(s, 3);
+        Py_ssize_t osize = PyTuple_GET_SIZE(other);
+        /* Jaccard is at most the smaller size over the larger. */
+        if ((double)(size < osize ? size : osize) < threshold * (double)(size < osize ? osize : size)) continue;
+        Py_ssize_t inter = 0;
+        for (Py_ssize_t i = 0; i < osize; i++) {
+            int r = PySet_Contains(sh, PyTuple_GET_ITEM(other, i));
+            if (r < 0) return NULL;
+            inter += r;
+        }
+        double sim = (double)inter / (double)(size + osize - inter);
+        if (sim >= threshold && sim > best_sim) {
+            best = s;
+            best_sim = sim;
+        }
+    }
+    return Py_BuildValue("(Od)", best, best_sim);
+}
+
+static PyMethodDef methods[] = {
+    {"shingle_sig", shingle_sig, METH_VARARGS, "(text, ab) -> (frozenset of 3-grams, MinHash signature bytes)"},
+    {"signature", signature, METH_VARARGS, "(iterable of str, ab) -> MinHash signature bytes"},
+    {"count_similar", count_similar, METH_VARARGS, "(sigs, sig, threshold) -> count of sigs this similar"},
+    {"nearest", nearest, METH_VARARGS, "(sh, keys, index, seen, since, threshold, min_bands) -> (Seen or None, sim)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    crc_init();
+    return PyModule_Create(&module);
+}
