@@ -3,7 +3,8 @@
  * Each function gives exactly what its pure-Python twin in scoring/textnorm.py gives
  * (tests compare them on random text), only without the interpreter's per-item cost:
  *
- *   shingle_sig(t, ab)            -> (frozenset of interned 3-grams, MinHash signature)
+ *   shingle_codes(t, ab)          -> (the 3-grams as sorted packed codes, MinHash signature)
+ *   codes(shingles)               -> an iterable of str shingles as sorted packed codes
  *   signature(shingles, ab)       -> MinHash signature of an iterable of str
  *   count_similar(sigs, sig, thr) -> how many of `sigs` share >= thr of `sig`'s slots
  *   nearest(sh, keys, index, seen, since, thr, min_bands)
@@ -12,10 +13,17 @@
  * A shingle's hash is the CRC-32 of its UTF-8 bytes (zlib's polynomial); slot j of the
  * signature is min over shingles of ((crc * a[j] + b[j]) mod 2^64) >> 32, with `ab` the
  * MinHasher's a[] then b[] as native uint64. Built on first use by bot/native.py.
+ *
+ * Natively a text's shingles are not a set of str but its 3-grams packed into uint64
+ * (three 21-bit code points; a text of one or two characters gets bit 63, its length and
+ * its code points), sorted and unique, in a bytes object: no object per 3-gram, and two
+ * texts' exact Jaccard is one merge. The packing is one-to-one, so the Jaccard is the
+ * one of the str sets.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_SLOTS 256
@@ -79,47 +87,83 @@ static void fold(const Hashes *h, uint32_t *sig, uint32_t crc) {
     }
 }
 
-static PyObject *shingle_sig(PyObject *self, PyObject *args) {
+static uint64_t gram_code(int kind, const void *data, Py_ssize_t i, Py_ssize_t width) {
+    uint64_t c0 = PyUnicode_READ(kind, data, i);
+    if (width == 3)
+        return (c0 << 42) | ((uint64_t)PyUnicode_READ(kind, data, i + 1) << 21) | PyUnicode_READ(kind, data, i + 2);
+    uint64_t c1 = width == 2 ? PyUnicode_READ(kind, data, i + 1) : 0;
+    return (1ULL << 63) | ((uint64_t)width << 42) | (c0 << 21) | c1;
+}
+
+static int cmp_u64(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Sort and deduplicate codes[0:n] in place; returns how many are left. */
+static Py_ssize_t sort_unique(uint64_t *codes, Py_ssize_t n) {
+    if (n < 2) return n;
+    qsort(codes, (size_t)n, sizeof *codes, cmp_u64);
+    Py_ssize_t m = 1;
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (codes[i] != codes[m - 1]) codes[m++] = codes[i];
+    return m;
+}
+
+static PyObject *shingle_codes(PyObject *self, PyObject *args) {
     PyObject *t, *ab;
-    if (!PyArg_ParseTuple(args, "UO:shingle_sig", &t, &ab)) return NULL;
+    if (!PyArg_ParseTuple(args, "UO:shingle_codes", &t, &ab)) return NULL;
     Hashes h;
     if (hashes_get(ab, &h) < 0) return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(t);
-    PyObject *set = PyFrozenSet_New(NULL);
-    PyObject *sig = NULL;
-    if (set == NULL) goto done;
     if (n == 0) {
-        sig = PyBytes_FromStringAndSize(NULL, 0);
-        goto done;
+        PyBuffer_Release(&h.view);
+        return Py_BuildValue("(y#y#)", "", (Py_ssize_t)0, "", (Py_ssize_t)0);
     }
     int kind = PyUnicode_KIND(t);
     const void *data = PyUnicode_DATA(t);
+    Py_ssize_t grams = n <= 3 ? 1 : n - 2, width = n <= 3 ? n : 3;
+    uint64_t local[512];
+    uint64_t *codes = grams <= 512 ? local : PyMem_Malloc((size_t)grams * sizeof *codes);
+    if (codes == NULL) {
+        PyBuffer_Release(&h.view);
+        return PyErr_NoMemory();
+    }
     uint32_t slots[MAX_SLOTS];
     memset(slots, 0xFF, sizeof slots);
-    Py_ssize_t grams = n <= 3 ? 1 : n - 2, width = n <= 3 ? n : 3;
     for (Py_ssize_t i = 0; i < grams; i++) {
-        PyObject *g = PyUnicode_Substring(t, i, i + width);
-        if (g == NULL) goto fail;
-        /* Interned, as the Python version does: a window keeps thousands of these. */
-        PyUnicode_InternInPlace(&g);
-        /* PySet_Add may fill a frozenset no one else has seen yet. */
-        int r = PySet_Add(set, g);
-        Py_DECREF(g);
-        if (r < 0) goto fail;
+        codes[i] = gram_code(kind, data, i, width);
         fold(&h, slots, crc_utf8(kind, data, i, i + width));
     }
-    sig = PyBytes_FromStringAndSize((const char *)slots, h.n * 4);
-    goto done;
-fail:
-    Py_CLEAR(set);
-done:
+    Py_ssize_t m = sort_unique(codes, grams);
+    PyObject *out = Py_BuildValue("(y#y#)", (const char *)codes, m * 8, (const char *)slots, h.n * 4);
+    if (codes != local) PyMem_Free(codes);
     PyBuffer_Release(&h.view);
-    if (set == NULL || sig == NULL) {
-        Py_XDECREF(set);
-        Py_XDECREF(sig);
-        return NULL;
+    return out;
+}
+
+static PyObject *codes(PyObject *self, PyObject *items) {
+    PyObject *seq = PySequence_Fast(items, "codes() takes an iterable of str shingles");
+    if (seq == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    uint64_t *out = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *out);
+    if (out == NULL) { Py_DECREF(seq); return PyErr_NoMemory(); }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *g = PySequence_Fast_GET_ITEM(seq, i);
+        Py_ssize_t w = PyUnicode_Check(g) ? PyUnicode_GET_LENGTH(g) : 0;
+        if (w < 1 || w > 3) {
+            PyErr_SetString(PyExc_ValueError, "a shingle is a str of 1 to 3 characters");
+            PyMem_Free(out);
+            Py_DECREF(seq);
+            return NULL;
+        }
+        out[i] = gram_code(PyUnicode_KIND(g), PyUnicode_DATA(g), 0, w);
     }
-    return Py_BuildValue("(NN)", set, sig);
+    Py_DECREF(seq);
+    Py_ssize_t m = sort_unique(out, n);
+    PyObject *b = PyBytes_FromStringAndSize((const char *)out, m * 8);
+    PyMem_Free(out);
+    return b;
 }
 
 static PyObject *signature(PyObject *self, PyObject *args) {
@@ -186,10 +230,11 @@ static PyObject *nearest(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OO!O!O!ddi:nearest", &sh, &PyTuple_Type, &keys, &PyDict_Type, &index, &PyDict_Type,
                           &seen, &since, &threshold, &min_bands))
         return NULL;
-    if (!PyAnySet_Check(sh)) {
-        PyErr_SetString(PyExc_TypeError, "nearest: sh must be a set of shingles");
+    if (!PyBytes_Check(sh) || PyBytes_GET_SIZE(sh) % 8) {
+        PyErr_SetString(PyExc_TypeError, "nearest: sh must be the packed codes of shingle_codes()");
         return NULL;
     }
+    const uint64_t *mine = (const uint64_t *)PyBytes_AS_STRING(sh);
     PyObject *seqs[MAX_CANDIDATES];
     int counts[MAX_CANDIDATES];
     Py_ssize_t n = 0;
@@ -217,7 +262,7 @@ static PyObject *nearest(PyObject *self, PyObject *args) {
             else if (n < MAX_CANDIDATES) { seqs[n] = q; counts[n] = 1; n++; }
         }
     }
-    Py_ssize_t size = PySet_GET_SIZE(sh);
+    Py_ssize_t size = PyBytes_GET_SIZE(sh) / 8;
     PyObject *best = Py_None;
     double best_sim = 0.0;
     for (Py_ssize_t j = 0; j < n; j++) {
@@ -228,7 +273,7 @@ static PyObject *nearest(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_KeyError, "an indexed message is missing from the window");
             return NULL;
         }
-        if (!PyTuple_Check(s) || PyTuple_GET_SIZE(s) < 4 || !PyTuple_Check(PyTuple_GET_ITEM(s, 3))) {
+        if (!PyTuple_Check(s) || PyTuple_GET_SIZE(s) < 4 || !PyBytes_Check(PyTuple_GET_ITEM(s, 3))) {
             PyErr_SetString(PyExc_TypeError, "the window's entries must be Seen tuples");
             return NULL;
         }
@@ -236,14 +281,15 @@ static PyObject *nearest(PyObject *self, PyObject *args) {
         if (ts == -1.0 && PyErr_Occurred()) return NULL;
         if (ts < since) continue;
         PyObject *other = PyTuple_GET_ITEM(s, 3);
-        Py_ssize_t osize = PyTuple_GET_SIZE(other);
+        Py_ssize_t osize = PyBytes_GET_SIZE(other) / 8;
         /* Jaccard is at most the smaller size over the larger. */
         if ((double)(size < osize ? size : osize) < threshold * (double)(size < osize ? osize : size)) continue;
-        Py_ssize_t inter = 0;
-        for (Py_ssize_t i = 0; i < osize; i++) {
-            int r = PySet_Contains(sh, PyTuple_GET_ITEM(other, i));
-            if (r < 0) return NULL;
-            inter += r;
+        const uint64_t *theirs = (const uint64_t *)PyBytes_AS_STRING(other);
+        Py_ssize_t inter = 0, a = 0, b = 0;
+        while (a < size && b < osize) {  /* both sorted: one merge */
+            if (mine[a] < theirs[b]) a++;
+            else if (mine[a] > theirs[b]) b++;
+            else { inter++; a++; b++; }
         }
         double sim = (double)inter / (double)(size + osize - inter);
         if (sim >= threshold && sim > best_sim) {
@@ -255,7 +301,8 @@ static PyObject *nearest(PyObject *self, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
-    {"shingle_sig", shingle_sig, METH_VARARGS, "(text, ab) -> (frozenset of 3-grams, MinHash signature bytes)"},
+    {"shingle_codes", shingle_codes, METH_VARARGS, "(text, ab) -> (sorted packed 3-gram codes, MinHash signature bytes)"},
+    {"codes", codes, METH_O, "(iterable of str shingles) -> their sorted packed codes"},
     {"signature", signature, METH_VARARGS, "(iterable of str, ab) -> MinHash signature bytes"},
     {"count_similar", count_similar, METH_VARARGS, "(sigs, sig, threshold) -> count of sigs this similar"},
     {"nearest", nearest, METH_VARARGS, "(sh, keys, index, seen, since, threshold, min_bands) -> (Seen or None, sim)"},

@@ -187,12 +187,13 @@ _NONWORD = re.compile(r"[\W_]+")
 #: The native loops (`scoring/_native.c`), once `use_native` has been given them; the
 #: pure-Python code below gives the same results without them.
 _native = None
-_ONE_HASH = bytes(16)
 
 
 def use_native(mod) -> None:
-    """Run `shingles`, `MinHasher.signature` and `count_similar` through `mod`, a built
-    `scoring/_native.c` (see `bot.native`); None goes back to pure Python."""
+    """Run `MinHasher.shingles_and_signature`, `MinHasher.signature`, `count_similar` and
+    the near-duplicate search through `mod`, a built `scoring/_native.c` (see
+    `bot.native`); None goes back to pure Python. Call it before windows fill: natively
+    a window keeps shingles in another form (`MinHasher.shingles_and_signature`)."""
     global _native
     _native = mod
 
@@ -200,8 +201,6 @@ def use_native(mod) -> None:
 def shingles(text: str, k: int = 3, normalised: bool = False) -> frozenset[str]:
     """Character k-grams of the normalised text, spaces and punctuation dropped."""
     t = _NONWORD.sub("", text if normalised else normalise(text))
-    if k == 3 and _native is not None:
-        return _native.shingle_sig(t, _ONE_HASH)[0]  # the set only: one cheap slot
     if len(t) <= k:
         return frozenset([t]) if t else frozenset()
     # Interned: a group's near-duplicate index keeps thousands of these sets, and chat
@@ -248,11 +247,13 @@ class MinHasher:
         #: The hash functions as the native loops take them: a[] then b[].
         self.ab = self._a.tobytes() + self._b.tobytes()
 
-    def shingles_and_signature(self, norm: str) -> tuple[frozenset[str], bytes]:
-        """`shingles(norm, normalised=True)` and its signature, in one native call when
-        the native loops are on."""
+    def shingles_and_signature(self, norm: str) -> tuple[frozenset[str] | bytes, bytes]:
+        """`shingles(norm, normalised=True)` and its signature, in the form the
+        near-duplicate index keeps them: a set of str in pure Python; natively, in one
+        call, the 3-grams packed into sorted uint64 codes in one bytes object (one-to-one
+        with the str set, so every Jaccard is the same; `shingle_codes` decodes them)."""
         if _native is not None:
-            return _native.shingle_sig(_NONWORD.sub("", norm), self.ab)
+            return _native.shingle_codes(_NONWORD.sub("", norm), self.ab)
         sh = shingles(norm, normalised=True)
         return sh, self.signature(sh)
 
@@ -299,6 +300,18 @@ class MinHasher:
         if not sig:
             return ()
         return self._bands.unpack(sig)
+
+
+def shingle_codes(codes: bytes) -> frozenset[str]:
+    """The str shingles that the native loops' packed codes stand for."""
+    out = []
+    for c in np.frombuffer(codes, np.uint64).tolist():
+        if c >> 63:  # a whole text of one or two characters
+            width, c0, c1 = (c >> 42) & 3, (c >> 21) & 0x1FFFFF, c & 0x1FFFFF
+            out.append(chr(c0) + (chr(c1) if width == 2 else ""))
+        else:
+            out.append(chr(c >> 42) + chr((c >> 21) & 0x1FFFFF) + chr(c & 0x1FFFFF))
+    return frozenset(out)
 
 
 def signature_similarity(a: bytes, b: bytes) -> float:

@@ -37,8 +37,9 @@ class Seen(NamedTuple):
     ts: float
     member_id: str
     message_id: str | None
-    #: Its shingles (a set is made of them only to compare it with a new message).
-    shingles: tuple[str, ...]
+    #: Its shingles (a set is made of them only to compare it with a new message); with
+    #: the native loops on, their packed codes (`MinHasher.shingles_and_signature`).
+    shingles: tuple[str, ...] | bytes
     #: The MinHash signature; its band keys are cut from it again when the message
     #: leaves the index (16 key tuples per message kept for that were ~1.5 KB each).
     sig: bytes
@@ -179,8 +180,12 @@ class GroupWindow:
         by_seq = self.seen
         native = textnorm._native
         if native is not None:
+            if type(sh) is not bytes:  # a set of str from `shingles()`: packed as natively
+                sh = native.codes(sh)
             best, best_sim = native.nearest(sh, keys, index, by_seq, ts - window, threshold, MIN_BANDS)
         else:
+            if type(sh) is bytes:  # packed by the native loops, which were on before
+                sh = textnorm.shingle_codes(sh)
             best, best_sim = self._nearest(sh, keys, ts - window, threshold)
         if best is None:
             # A message like no other: a cluster of one, kept by no one. Most messages
@@ -198,7 +203,7 @@ class GroupWindow:
         cluster.add(ts, member_id, message_id, cap)
         self._seq += 1
         seq = self._seq
-        seen = Seen(ts, member_id, message_id, tuple(sh), sig, seq)
+        seen = Seen(ts, member_id, message_id, sh if type(sh) is bytes else tuple(sh), sig, seq)
         if cid:
             self.cluster_of[seq] = cid
         self.recent.append(seen)

@@ -51,17 +51,31 @@ TEXTS = st.text(CHARS, max_size=120) | st.text(st.sampled_from("ab 数据😀é\
 @settings(max_examples=400, deadline=None)
 @given(TEXTS)
 def test_native_shingles_and_signatures_are_the_pure_ones(mod, text):
+    """Natively the shingles come packed (uint64 codes): they must stand for exactly the
+    str shingles, and the signature must be the same bytes."""
     norm = tn.normalise(text)
     old = tn._native
     try:
         tn.use_native(None)
-        pure = (HASHER.shingles_and_signature(norm), tn.shingles(text), HASHER.signature(tn.shingles(text)))
+        sh, sig = HASHER.shingles_and_signature(norm)
+        pure_sig_of_set = HASHER.signature(sh)
         tn.use_native(mod)
-        fast = (HASHER.shingles_and_signature(norm), tn.shingles(text), HASHER.signature(tn.shingles(text)))
+        codes, fast_sig = HASHER.shingles_and_signature(norm)
+        fast_sig_of_set = HASHER.signature(sh)
     finally:
         tn.use_native(old)
-    assert fast == pure
-    assert fast[0][0] == tn.shingles(norm, normalised=True)
+    assert sh == tn.shingles(norm, normalised=True)
+    assert tn.shingle_codes(codes) == sh
+    assert mod.codes(sh) == codes  # a str set packs to the same codes
+    assert len(codes) == 8 * len(sh)  # sorted, unique
+    assert fast_sig == sig == pure_sig_of_set == fast_sig_of_set
+
+
+def test_native_codes_refuse_what_is_not_a_shingle(mod):
+    with pytest.raises(ValueError, match="1 to 3 characters"):
+        mod.codes(["abcd"])
+    with pytest.raises(TypeError, match="packed codes"):
+        mod.nearest(frozenset({"abc"}), (), {}, {}, 0.0, 0.7, 2)
 
 
 def test_native_count_similar_is_the_pure_one(both):
