@@ -221,7 +221,7 @@ static PyObject *count_similar(PyObject *self, PyObject *args) {
 /* GroupWindow.cluster_for's search: the earlier messages sharing >= min_bands band keys
  * with this one (in the order the keys first meet them), each still in the window and
  * not too different in size, compared by exact Jaccard of their shingles. */
-#define MAX_CANDIDATES 1024
+#define MAX_CANDIDATES 1024  /* a power of two; slot_of holds twice as many */
 
 static PyObject *nearest(PyObject *self, PyObject *args) {
     PyObject *sh, *keys, *index, *seen;
@@ -235,8 +235,13 @@ static PyObject *nearest(PyObject *self, PyObject *args) {
         return NULL;
     }
     const uint64_t *mine = (const uint64_t *)PyBytes_AS_STRING(sh);
+    /* Candidates in the order the keys first meet them, counted in a small open-addressed
+     * table on their numbers (16 buckets of at most 8: a table of 2^10 stays sparse). */
     PyObject *seqs[MAX_CANDIDATES];
+    long long nums[MAX_CANDIDATES];
     int counts[MAX_CANDIDATES];
+    short slot_of[2 * MAX_CANDIDATES];
+    memset(slot_of, 0xFF, sizeof slot_of);
     Py_ssize_t n = 0;
     for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(keys); k++) {
         PyObject *b = PyDict_GetItemWithError(index, PyTuple_GET_ITEM(keys, k));
@@ -248,18 +253,18 @@ static PyObject *nearest(PyObject *self, PyObject *args) {
         Py_ssize_t m = PyTuple_Check(b) ? PyTuple_GET_SIZE(b) : 1;
         for (Py_ssize_t i = 0; i < m; i++) {
             PyObject *q = PyTuple_Check(b) ? PyTuple_GET_ITEM(b, i) : b;
-            Py_ssize_t j = 0;
-            /* Few candidates (16 buckets of at most 8): a scan beats a hash table. */
-            while (j < n && seqs[j] != q) {
-                if (PyLong_CheckExact(q) && PyLong_CheckExact(seqs[j])) {
-                    int eq = PyObject_RichCompareBool(seqs[j], q, Py_EQ);
-                    if (eq < 0) return NULL;
-                    if (eq) break;
-                }
-                j++;
+            long long v = PyLong_AsLongLong(q);
+            if (v == -1 && PyErr_Occurred()) return NULL;
+            size_t h = ((unsigned long long)v * 0x9E3779B97F4A7C15ull) >> 53;  /* 11 bits */
+            while (slot_of[h] >= 0 && nums[slot_of[h]] != v) h = (h + 1) & (2 * MAX_CANDIDATES - 1);
+            if (slot_of[h] >= 0) counts[slot_of[h]]++;
+            else if (n < MAX_CANDIDATES) {
+                slot_of[h] = (short)n;
+                seqs[n] = q;
+                nums[n] = v;
+                counts[n] = 1;
+                n++;
             }
-            if (j < n) counts[j]++;
-            else if (n < MAX_CANDIDATES) { seqs[n] = q; counts[n] = 1; n++; }
         }
     }
     Py_ssize_t size = PyBytes_GET_SIZE(sh) / 8;
