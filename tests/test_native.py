@@ -71,6 +71,24 @@ def test_native_shingles_and_signatures_are_the_pure_ones(mod, text):
     assert fast_sig == sig == pure_sig_of_set == fast_sig_of_set
 
 
+def test_native_classifier_margins_are_the_pure_ones(both):
+    """Every message of the spam corpus (and odd ones) scores the same bits both ways,
+    also while the word cache is filling and after it was cleared."""
+    from bot.mod_model import base_model
+    from scoring.spam_corpus import generate
+
+    model = base_model()
+    texts = [s.text for s in generate()][:3000] + ["", "   ", "a", "!!!", "数据" * 500, "x " * 3000, "𝔘𝔫𝔦 😀 й"]
+
+    def margins():
+        model._changed()  # an empty word cache: every first sight goes through the miss path
+        return [model.margin(t) for t in texts] + [model.margin(t) for t in texts[:200]]
+
+    pure, fast = both(margins)
+    assert fast == pure
+    assert min(pure) < -1 < 1 < max(pure)  # ham and spam both present
+
+
 def test_native_codes_refuse_what_is_not_a_shingle(mod):
     with pytest.raises(ValueError, match="1 to 3 characters"):
         mod.codes(["abcd"])
