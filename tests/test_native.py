@@ -166,7 +166,7 @@ def test_native_loops_screen_the_same_as_pure_python(both):
     assert any(flag for verdicts in pure for _, flag, _ in verdicts)  # the stream does get flagged
 
 
-def test_a_built_module_is_found_again_not_rebuilt(tmp_path):
+def test_a_built_module_is_found_again_not_rebuilt(tmp_path, mod):
     first = native.build(tmp_path)
     stamp = first.stat().st_mtime_ns
     assert native.build(tmp_path) == first and first.stat().st_mtime_ns == stamp
