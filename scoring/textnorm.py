@@ -31,9 +31,11 @@ _LOOKALIKE = str.maketrans(
         "υ": "u", "χ": "x",
     }
 )
+_LOOKALIKE_CHARS = frozenset(map(chr, _LOOKALIKE))
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _LEETISH = frozenset("013457@$")
 _INNER_PUNCT = re.compile(r"(?<=\w)[.\-_*'’·•|/\\]+(?=\w)")
+_INNER_PUNCT_CHARS = frozenset(".-_*'’·•|/\\")
 _SPACED = re.compile(r"(?<![\w])(?:\w[ .\-_*·]+){2,}\w(?![\w])")
 _WS = re.compile(r"\s+")
 _TOKEN = re.compile(r"[\w@$]+")
@@ -85,14 +87,18 @@ def normalise(text: str) -> str:
         # most text, Chinese above all, has neither (checking costs a fifth of doing).
         if not (unicodedata.is_normalized("NFKD", t) and _COMBINING.isdisjoint(t)):
             t = unicodedata.normalize("NFKD", t).translate(_DROP_COMBINING)
-        t = t.translate(_LOOKALIKE)
-    t = _INNER_PUNCT.sub("", t)
+        if not _LOOKALIKE_CHARS.isdisjoint(t):  # a set pass, where translate looks up each character
+            t = t.translate(_LOOKALIKE)
+    if not _INNER_PUNCT_CHARS.isdisjoint(t):  # most chat has none of them: no regex pass
+        t = _INNER_PUNCT.sub("", t)
     t = _SPACED.sub(_join_spaced, t)
     # Leetspeak only inside tokens that also hold letters, so "2024" stays a number; a
     # text without a leetspeak character has nothing to change (a Python call per token).
     if not _LEETISH.isdisjoint(t):
         t = _TOKEN.sub(_unleet, t)
-    return _WS.sub(" ", t).strip()
+    # str.split() and re's \s both split on exactly the characters str.isspace() knows:
+    # the same result as _WS.sub(" ", t).strip(), at a fifth of the cost.
+    return " ".join(t.split())
 
 
 def fold(text: str) -> str:

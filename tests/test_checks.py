@@ -296,7 +296,7 @@ def _normalise_every_step(text: str) -> str:
     return tn._WS.sub(" ", tn._TOKEN.sub(tn._unleet, t)).strip()
 
 
-@given(st.text(alphabet=st.sampled_from(_ODD + "013457@$йёЙ.-_ Ｓ") | st.characters(), max_size=60))
+@given(st.text(alphabet=st.sampled_from(_ODD + "013457@$йёЙ.-_ Ｓ*'’·•|/\\\x1c\x1f\u00a0\u2029\u0085") | st.characters(), max_size=60))
 def test_normalise_skips_only_steps_that_change_nothing(text):
     """normalise() skips a step when the text holds nothing it changes (no leetspeak
     character, nothing to decompose, no mark, no invisible character)."""
@@ -360,3 +360,4 @@ def test_a_text_longer_than_any_platform_allows_is_screened_on_its_start():
     window = GroupWindow()
     sc = Screener(default_checks(_MODEL)).screen(msg("new", long, link_count=0), window, {})
     assert len(sc.event.text) == MAX_CHARS and sc.event.key == msg("new", long, link_count=0).key
+
