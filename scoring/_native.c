@@ -7,6 +7,7 @@
  *   codes(shingles)               -> an iterable of str shingles as sorted packed codes
  *   signature(shingles, ab)       -> MinHash signature of an iterable of str
  *   count_similar(sigs, sig, thr) -> how many of `sigs` share >= thr of `sig`'s slots
+ *   caps_counts(text, judge)      -> (cased letters, upper-case ones) of `text`
  *   margin_parts(words, cache, miss) -> the spam classifier's dot product and squared norm
  *   nearest(sh, keys, index, seen, since, thr, min_bands)
  *                                 -> (most similar earlier message or None, its Jaccard)
@@ -306,6 +307,42 @@ static PyObject *nearest(PyObject *self, PyObject *args) {
     return Py_BuildValue("(Od)", best, best_sim);
 }
 
+/* caps_ratio's count: each character judged once per process by `judge(ch)` (0 no
+ * case, 1 lower, 2 upper), remembered for the Basic Multilingual Plane. */
+static signed char case_bmp[65536];
+
+static PyObject *caps_counts(PyObject *self, PyObject *args) {
+    PyObject *t, *judge;
+    if (!PyArg_ParseTuple(args, "UO:caps_counts", &t, &judge)) return NULL;
+    int kind = PyUnicode_KIND(t);
+    const void *data = PyUnicode_DATA(t);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(t), letters = 0, upper = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+        long c = cp < 65536 ? case_bmp[cp] : -1;
+        if (c < 0) {
+            PyObject *ch = PyUnicode_FromOrdinal((int)cp);
+            if (ch == NULL) return NULL;
+            PyObject *r = PyObject_CallOneArg(judge, ch);
+            Py_DECREF(ch);
+            if (r == NULL) return NULL;
+            c = PyLong_AsLong(r);
+            Py_DECREF(r);
+            if (c == -1 && PyErr_Occurred()) return NULL;
+            if (c < 0 || c > 2) {
+                PyErr_SetString(PyExc_ValueError, "judge must return 0, 1 or 2");
+                return NULL;
+            }
+            if (cp < 65536) case_bmp[cp] = (signed char)c;
+        }
+        if (c) {
+            letters++;
+            upper += c == 2;
+        }
+    }
+    return Py_BuildValue("(nn)", letters, upper);
+}
+
 /* SpamModel.margin's loop over a text's words: each word's (columns, weight sum) from
  * `cache`, or from `miss(word)` when it is not there; returns (the weights' sum in word
  * order, the sum of squared column counts), the two halves of the l2-normed dot product. */
@@ -373,6 +410,7 @@ static PyMethodDef methods[] = {
     {"codes", codes, METH_O, "(iterable of str shingles) -> their sorted packed codes"},
     {"signature", signature, METH_VARARGS, "(iterable of str, ab) -> MinHash signature bytes"},
     {"count_similar", count_similar, METH_VARARGS, "(sigs, sig, threshold) -> count of sigs this similar"},
+    {"caps_counts", caps_counts, METH_VARARGS, "(text, judge) -> (cased letters, upper-case letters)"},
     {"margin_parts", margin_parts, METH_VARARGS, "(words, cache, miss) -> (dot, squared norm) of the classifier"},
     {"nearest", nearest, METH_VARARGS, "(sh, keys, index, seen, since, threshold, min_bands) -> (Seen or None, sim)"},
     {NULL, NULL, 0, NULL},
@@ -382,5 +420,6 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, 
 
 PyMODINIT_FUNC PyInit__native(void) {
     crc_init();
+    memset(case_bmp, 0xFF, sizeof case_bmp);
     return PyModule_Create(&module);
 }

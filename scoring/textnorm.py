@@ -170,6 +170,9 @@ def caps_ratio(text: str) -> tuple[int, float]:
     """(cased letters, share of them upper-case). Caseless scripts count as zero."""
     # Each distinct character is judged once (Counter counts them in C), and what it is
     # is remembered: chat uses a few hundred characters.
+    if _native is not None:  # the same count in C, each character judged by _case once
+        letters, upper = _native.caps_counts(text, _case)
+        return (letters, upper / letters) if letters else (0, 0.0)
     letters = upper = 0
     counts: dict[str, int] = {}
     _count_elements(counts, text)

@@ -89,6 +89,20 @@ def test_native_classifier_margins_are_the_pure_ones(both):
     assert min(pure) < -1 < 1 < max(pure)  # ham and spam both present
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(CHARS, max_size=80) | st.text(st.sampled_from("aBcÉßİǅ数😀ДжΣς 𝐀𝐚"), max_size=40))
+def test_native_caps_ratio_is_the_pure_one(mod, text):
+    old = tn._native
+    try:
+        tn.use_native(None)
+        pure = tn.caps_ratio(text)
+        tn.use_native(mod)
+        fast = tn.caps_ratio(text)
+    finally:
+        tn.use_native(old)
+    assert fast == pure
+
+
 def test_native_codes_refuse_what_is_not_a_shingle(mod):
     with pytest.raises(ValueError, match="1 to 3 characters"):
         mod.codes(["abcd"])
