@@ -1,4 +1,4 @@
-"""The optional native screening loops (`scoring/_native.c`): built on first use with the
+"""The optional native screening loops (`scoring/_native*.c`): built on first use with the
 machine's C compiler, kept in the cache directory, and handed to `scoring.textnorm`.
 
 Why built here and not by `pip install`: the bot runs from a checkout as often as from
@@ -30,7 +30,8 @@ from scoring import textnorm
 
 log = logging.getLogger(__name__)
 
-SOURCE = Path(textnorm.__file__).with_name("_native.c")
+#: The module's C files and the header they share, in `scoring/`.
+SOURCES = sorted(Path(textnorm.__file__).parent.glob("_native*.[ch]"))
 
 #: Seconds the compiler may take (it takes about half a second).
 COMPILE_TIMEOUT = 120
@@ -45,7 +46,9 @@ def _compiler() -> list[str] | None:
 
 
 def _key(cc: list[str]) -> str:
-    h = hashlib.sha256(SOURCE.read_bytes())
+    h = hashlib.sha256()
+    for src in SOURCES:
+        h.update(src.name.encode() + b"\x00" + src.read_bytes())
     for part in (sys.version, sysconfig.get_platform(), " ".join(cc), sysconfig.get_paths()["include"]):
         h.update(b"\x00" + part.encode())
     return h.hexdigest()[:16]
@@ -67,12 +70,17 @@ def build(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".native-", suffix=".so")
     os.close(fd)
-    cmd = [*cc, "-O2", "-shared", "-fPIC", f"-I{include}", str(SOURCE), "-o", tmp]
+    sources = [str(p) for p in SOURCES if p.suffix == ".c"]
+    cmd = [*cc, "-O2", "-shared", "-fPIC", f"-I{include}", *sources, "-o", tmp]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT)
         if r.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {(r.stderr or r.stdout).strip()[-2000:]}")
         os.replace(tmp, path)  # two workers building at once both end with a whole file
+        for stale in out_dir.glob("native-*"):
+            # Builds of older sources: a process still running one keeps its mapping.
+            if stale != path:
+                stale.unlink(missing_ok=True)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

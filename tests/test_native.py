@@ -181,7 +181,10 @@ def test_native_loops_screen_the_same_as_pure_python(both):
 
 
 def test_a_built_module_is_found_again_not_rebuilt(tmp_path, mod):
+    stale = tmp_path / "native-0123456789abcdef.cpython-311-x86_64-linux-gnu.so"
+    stale.write_bytes(b"an older build")
     first = native.build(tmp_path)
+    assert not stale.exists()  # a new build removes the builds of older sources
     stamp = first.stat().st_mtime_ns
     assert native.build(tmp_path) == first and first.stat().st_mtime_ns == stamp
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary file left
