@@ -64,7 +64,8 @@ def build(out_dir: Path) -> Path:
     include = sysconfig.get_paths()["include"]
     if not Path(include, "Python.h").exists():
         raise RuntimeError(f"Python's headers are missing ({include}/Python.h; install python3-dev)")
-    path = out_dir / f"native-{_key(cc)}{importlib.machinery.EXTENSION_SUFFIXES[0]}"
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    path = out_dir / f"native-{_key(cc)}{suffix}"
     if path.exists():
         return path
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -77,8 +78,9 @@ def build(out_dir: Path) -> Path:
         if r.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {(r.stderr or r.stdout).strip()[-2000:]}")
         os.replace(tmp, path)  # two workers building at once both end with a whole file
-        for stale in out_dir.glob("native-*"):
-            # Builds of older sources: a process still running one keeps its mapping.
+        for stale in out_dir.glob(f"native-*{suffix}"):
+            # Builds of older sources for this Python (another Python's builds have
+            # another suffix); a process still running one keeps its mapping.
             if stale != path:
                 stale.unlink(missing_ok=True)
     finally:
@@ -107,12 +109,16 @@ def enable() -> bool:
         return False
     root = base_model_cache_dir()
     try:
-        if root is None:
+        mod = None
+        if root is not None:
+            try:
+                mod = load_module(build(root))
+            except OSError as exc:  # a read-only or full cache directory: build elsewhere
+                log.info("cannot keep the native build in %s (%s); building it for this run only", root, exc)
+        if mod is None:
             # No disk cache: build in a directory of our own; the loaded module outlives it.
             with tempfile.TemporaryDirectory() as d:
                 mod = load_module(build(Path(d)))
-        else:
-            mod = load_module(build(root))
         textnorm.use_native(mod)
         _state["on"] = True
     except (OSError, RuntimeError, ImportError, subprocess.SubprocessError) as exc:

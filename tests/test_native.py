@@ -207,6 +207,14 @@ def _enable_in_child(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "COMMUNITYBOT_CACHE_DIR": str(tmp_path), **env})
 
 
+def test_an_unwritable_cache_directory_still_gets_the_native_loops(tmp_path, mod):
+    cache = tmp_path / "cache"
+    cache.write_text("a file where the directory should be")  # mkdir fails, as on a read-only home
+    r = _enable_in_child(cache)
+    assert r.stdout.split() == ["True", "True"], r.stderr
+    assert "native screening loops unavailable" not in r.stderr
+
+
 def test_without_a_compiler_the_bot_warns_and_runs_pure_python(tmp_path):
     r = _enable_in_child(tmp_path, CC="/nonexistent/cc")
     assert r.returncode == 0, r.stderr
