@@ -235,7 +235,8 @@ class NewcomerCheck(Check):
         new = nth <= s.first_messages or age_h < s.first_hours
         what = []
         severity = s.link_severity
-        if s.invites and _INVITE.search(e.text or ""):
+        text = e.text or ""  # every invite pattern holds a "." and every handle an "@"
+        if s.invites and "." in text and _INVITE.search(text):
             what.append("invite link")
             severity = s.severity
         elif s.links and e.link_count:
@@ -243,7 +244,7 @@ class NewcomerCheck(Check):
         if s.forwards and e.forwarded:
             what.append("forward")
             severity = s.severity
-        if s.mentions and (e.mentions or _AT.search(e.text or "")):
+        if s.mentions and (e.mentions or ("@" in text and _AT.search(text))):
             what.append("mention")
             severity = s.severity
         if s.media and e.media:
@@ -274,7 +275,7 @@ class MentionCheck(Check):
     settings_cls = MentionSettings
 
     def check(self, ctx: CheckContext, s: MentionSettings) -> Verdict:
-        n = max(len(ctx.event.mentions), len(_AT.findall(ctx.event.text or "")))
+        n = max(len(ctx.event.mentions), len(_AT.findall(ctx.event.text)) if "@" in (ctx.event.text or "") else 0)
         reason = f"mentions {n}/{s.max_mentions}"
         return self.hit(reason, s.severity) if n > s.max_mentions else self.ok(reason)
 
