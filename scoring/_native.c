@@ -13,6 +13,7 @@
  *   margin_parts(words, cache, miss) -> the spam classifier's dot product and squared norm
  *   nearest(sh, keys, index, seen, since, thr, min_bands)
  *                                 -> (most similar earlier message or None, its Jaccard)
+ *   index_add, index_drop, untrack: the index's bookkeeping (_native_index.c)
  *
  * A shingle's hash is the CRC-32 of its UTF-8 bytes (zlib's polynomial); slot j of the
  * signature is min over shingles of ((crc * a[j] + b[j]) mod 2^64) >> 32, with `ab` the
@@ -313,6 +314,9 @@ static PyMethodDef methods[] = {
     {"caps_counts", caps_counts, METH_VARARGS, "(text, judge) -> (cased letters, upper-case letters)"},
     {"margin_parts", margin_parts, METH_VARARGS, "(words, cache, miss) -> (dot, squared norm) of the classifier"},
     {"nearest", nearest, METH_VARARGS, "(sh, keys, index, seen, since, threshold, min_bands) -> (Seen or None, sim)"},
+    {"index_add", index_add, METH_VARARGS, "(index, keys, seq, cap) -> None: seq joins each key's bucket"},
+    {"index_drop", index_drop, METH_VARARGS, "(index, keys, seq) -> None: seq leaves each key's bucket"},
+    {"untrack", untrack, METH_O, "(t) -> t, untracked by the garbage collector if it holds only untracked values"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -12,4 +12,9 @@ void native_checks_init(void);
 PyObject *caps_counts(PyObject *self, PyObject *args);
 PyObject *margin_parts(PyObject *self, PyObject *args);
 
+/* _native_index.c: the near-duplicate index's bookkeeping. */
+PyObject *untrack(PyObject *self, PyObject *t);
+PyObject *index_add(PyObject *self, PyObject *args);
+PyObject *index_drop(PyObject *self, PyObject *args);
+
 #endif

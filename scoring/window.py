@@ -208,16 +208,22 @@ class GroupWindow:
             self.cluster_of[seq] = cid
         self.recent.append(seen)
         by_seq[seq] = seen
-        for k in keys:
-            # A bucket of one is the message's number itself, not a tuple.
-            b = index.get(k)
-            if b is None:
-                index[k] = seq
-            elif type(b) is int:
-                index[k] = (b, seq)
-            else:
-                # A very common text must not make lookups slow: the oldest goes.
-                index[k] = (*b, seq) if len(b) < BUCKET_CAP else (*b[1:], seq)
+        if native is not None:
+            # The same buckets, made in C and out of the garbage collector's sight at once
+            # (see `scoring/_native_index.c`), and the entry too.
+            native.untrack(seen)
+            native.index_add(index, keys, seq, BUCKET_CAP)
+        else:
+            for k in keys:
+                # A bucket of one is the message's number itself, not a tuple.
+                b = index.get(k)
+                if b is None:
+                    index[k] = seq
+                elif type(b) is int:
+                    index[k] = (b, seq)
+                else:
+                    # A very common text must not make lookups slow: the oldest goes.
+                    index[k] = (*b, seq) if len(b) < BUCKET_CAP else (*b[1:], seq)
         if len(self.recent) > self.max_index:
             self._drop(self.recent.popleft())
         return cluster, best_sim
@@ -274,6 +280,12 @@ class GroupWindow:
 
     def _drop(self, s: Seen) -> None:
         index, seq = self.index, s.seq
+        native = textnorm._native
+        if native is not None:
+            native.index_drop(index, HASHER.band_keys(s.sig), seq)
+            self.seen.pop(seq, None)
+            self.cluster_of.pop(seq, None)
+            return
         for k in HASHER.band_keys(s.sig):
             b = index.get(k)
             if b is None:

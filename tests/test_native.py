@@ -141,17 +141,68 @@ def test_native_nearest_duplicate_search_is_the_pure_one(both):
 
     def run():
         w = GroupWindow(max_index=300)
-        out = []
+        out, snaps = [], []
         for i, t in enumerate(texts):
             sh, sig = HASHER.shingles_and_signature(tn.normalise(t))
             cluster, sim = w.cluster_for(float(i), f"u{i % 13}", str(i), sh, sig, 0.7, 200.0)
             out.append((cluster.id if cluster else None, round(sim, 12), len(cluster.members) if cluster else 0))
-        return out
+            if i % 100 == 99:  # the index itself: the same buckets, in the same order
+                snaps.append(sorted(w.index.items()))
+        return out, snaps
 
-    pure, fast = both(run)
-    assert fast == pure
+    (pure, pure_index), (fast, fast_index) = both(run)
+    assert fast == pure and fast_index == pure_index
     assert len({c for c, sim, _ in pure if sim}) > 4  # real clusters formed
     assert sum(1 for _, sim, _ in pure if 0 < sim < 1) > 100  # inexact matches, not only copies
+
+
+def test_native_index_buckets_are_the_pure_ones_and_untracked(mod):
+    """`index_add` / `index_drop` against the Python loops they replace, on keys from a
+    tiny space (buckets overflow their cap, a key comes twice in one message), and the
+    tuples they make are out of the garbage collector's sight."""
+    import gc
+
+    from scoring.window import BUCKET_CAP
+
+    def add(index, keys, seq):
+        for k in keys:
+            b = index.get(k)
+            index[k] = seq if b is None else (b, seq) if type(b) is int else (*b, seq) if len(b) < BUCKET_CAP else (*b[1:], seq)
+
+    def drop(index, keys, seq):
+        for k in keys:
+            b = index.get(k)
+            if b == seq:
+                del index[k]
+            elif type(b) is tuple and seq in b:
+                rest = tuple(q for q in b if q != seq)
+                index[k] = rest[0] if len(rest) == 1 else rest
+
+    rng = random.Random(4)
+    pure: dict = {}
+    fast: dict = {}
+    live: list[tuple[int, tuple]] = []
+    for seq in range(1, 3000):
+        keys = tuple(rng.randrange(40) for _ in range(rng.randint(0, 6)))
+        add(pure, keys, seq)
+        mod.index_add(fast, keys, seq, BUCKET_CAP)
+        live.append((seq, keys))
+        while len(live) > 60 or (live and rng.random() < 0.3):
+            old, okeys = live.pop(rng.randrange(len(live)) if rng.random() < 0.2 else 0)
+            drop(pure, okeys, old)
+            mod.index_drop(fast, okeys, old)
+        assert fast == pure, seq
+    assert any(type(b) is tuple and len(b) == BUCKET_CAP for b in pure.values())
+    assert not any(gc.is_tracked(b) for b in fast.values())
+    assert any(gc.is_tracked(b) for b in pure.values() if type(b) is tuple)  # what the collector would walk
+    with pytest.raises(TypeError, match="bucket"):
+        mod.index_add({1: "x"}, (1,), 5, BUCKET_CAP)
+    with pytest.raises(ValueError, match="cap"):
+        mod.index_add({}, (1,), 5, 1)
+    # `untrack` follows CPython's own rule: only a tuple of untracked values.
+    atomic, holder = (1.5, "a", None, b"x", 3), ([1], "a")
+    assert mod.untrack(atomic) is atomic and not gc.is_tracked(atomic)
+    assert mod.untrack(holder) is holder and gc.is_tracked(holder)
 
 
 def test_native_loops_screen_the_same_as_pure_python(both):

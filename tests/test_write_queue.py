@@ -344,3 +344,26 @@ async def test_a_round_that_finds_the_file_locked_waits_on_the_writer_thread(tmp
     finally:
         other.close()
         await s.close()
+
+
+async def test_no_garbage_collection_while_holding_the_shared_write_lock(tmp_path):
+    """Shard workers share one SQLite file under a file lock: a collection during a round
+    would hold up the other workers' rounds too, so rounds under that lock run with the
+    collector paused; it is back on after the round, and a lone process never pauses it."""
+    import gc
+
+    seen: list[bool] = []
+
+    async def probe(conn):
+        seen.append(gc.isenabled())
+
+    for shared in (False, True):
+        s = await EventStore.open(f"sqlite:///{tmp_path / f'g{shared}.db'}")
+        try:
+            if shared:
+                s.writes.share_with_processes(str(tmp_path / "writer.lock"))
+            await s.writes.run(probe)
+            assert gc.isenabled()
+        finally:
+            await s.close()
+    assert seen == [True, False]
