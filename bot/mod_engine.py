@@ -155,7 +155,7 @@ class ModerationService:
         self.windows: dict[int, GroupWindow] = {}
         self.trust: dict[tuple[int, str], TrustRecord] = {}
         self.cluster_flags: dict[tuple[int, str], int] = {}
-        #: A member's latest flag (a copy and when it was read), which their next flagged
+        #: A member's latest flag (a copy and when to read it again), which their next flagged
         #: messages join (`mod_policy.member_flag`).
         self.member_flags: dict[tuple[int, str], tuple[dict, float]] = {}
         #: Flag id → its last stored (member, message) pairs and their JSON pieces (`mod_policy`).

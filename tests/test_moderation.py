@@ -3,6 +3,8 @@ raids, edits, trust, and the modes."""
 
 from __future__ import annotations
 
+import pytest
+
 from adapters.base import ActionKind
 from bot.testing import BotHarness
 
@@ -282,6 +284,35 @@ async def test_a_flooding_member_is_one_alert_until_a_moderator_decides(bot):
     for i in range(8):
         await bot.say("flooder", f"still going, thought {i} of many more to come", advance=0.5)
     assert len(alerts(bot)) == 2
+
+
+@pytest.mark.parametrize("fresh", [0.0, 1e9])
+async def test_a_decision_made_elsewhere_reaches_a_flooding_members_flag_when_it_is_read_again(bot, monkeypatch, fresh):
+    """The policy keeps a flooding member's flag in memory and reads it again after
+    MEMBER_FLAG_FRESH (less up to half, at random, so a flood's flags are not all read at
+    once): a decision another process wrote is seen then, and the flood starts a new flag."""
+    from bot import mod_policy
+
+    monkeypatch.setattr(mod_policy, "MEMBER_FLAG_FRESH", fresh)
+    for i in range(12):
+        await bot.say("flooder", f"look at this, number {i} of my many thoughts", advance=0.5)
+    (alert,) = alerts(bot)
+    store = bot.app.services["moderation"].store
+    await store.update_flag(int(flag_id(alert)), status="ham", decided_by="dashboard:mod2")
+    for i in range(8):
+        await bot.say("flooder", f"still going, thought {i} of many more to come", advance=0.5)
+    assert len(alerts(bot)) == (2 if fresh == 0 else 1)  # trusted for a day, the copy hides it
+
+
+def test_flags_kept_in_memory_are_read_again_at_spread_out_times(monkeypatch):
+    import time
+
+    from bot import mod_policy
+
+    now = time.monotonic()
+    untils = [mod_policy._fresh_until() - now for _ in range(200)]
+    assert all(mod_policy.MEMBER_FLAG_FRESH / 2 - 1 <= u <= mod_policy.MEMBER_FLAG_FRESH + 1 for u in untils)
+    assert max(untils) - min(untils) > mod_policy.MEMBER_FLAG_FRESH / 4
 
 
 async def test_a_long_flood_keeps_the_members_last_hundred_messages_on_its_flag(bot):
