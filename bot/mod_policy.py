@@ -18,6 +18,7 @@ from bot.mod_alerts import send_alert, update_alert
 from bot.mod_engine import ModerationService, SpamEvent, TrustRecord
 from scoring.checks import SEVERITIES
 from scoring.screen import SCREENED, Screening
+from scoring.textnorm import untrack
 from storage.events import MESSAGE_KINDS, Event, EventKind
 
 if TYPE_CHECKING:
@@ -172,7 +173,8 @@ async def apply_policy(app: App, turn: Turn, sc: Screening, rec: TrustRecord) ->
         return
     if flag is None and raid is None and e.kind is EventKind.MESSAGE:
         flag = await member_flag(svc, pk, e.member_id, ts)
-    entry = (e.member_id, e.message_id)  # tuples, as `ModerationStore` reads them back
+    # Tuples, as `ModerationStore` reads them back; a flag keeps up to 100 (`untrack`).
+    entry = untrack((e.member_id, e.message_id))
     # A raid's flag covers every member of the cluster, also those before it crossed the line.
     earlier = [(m, msg) for m, (msg, _) in cluster.members.items() if (m, msg) != entry] if raid and cluster else []
     raid_started = False

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
+from scoring.textnorm import untrack
 from storage.ledger import MemberStats
 from storage.once import SingleFlight
 
@@ -198,7 +199,8 @@ class RuleState:
     # -- recent messages -------------------------------------------------------------
     def seen(self, group_pk: int, message_id: str, member_id: str | None, reply_to_id: str | None, text: str) -> None:
         """Remember a message that went through the rules."""
-        self._messages[(group_pk, message_id)] = Seen(member_id, reply_to_id, text)
+        # Kept by the thousand for a while: out of the collector's sight (`untrack`).
+        self._messages[untrack((group_pk, message_id))] = untrack(Seen(member_id, reply_to_id, text))
         if len(self._messages) > MESSAGES:
             self._messages.popitem(last=False)
 
@@ -210,8 +212,8 @@ class RuleState:
         e = await store.message(group_pk, message_id)
         if e is None:
             return None
-        seen = Seen(e.member_id, e.reply_to_id, e.text)
-        self._messages[(group_pk, message_id)] = seen
+        seen = untrack(Seen(e.member_id, e.reply_to_id, e.text))
+        self._messages[untrack((group_pk, message_id))] = seen
         return seen
 
 

@@ -207,6 +207,15 @@ def use_native(mod) -> None:
     _native = mod
 
 
+def untrack(t: tuple) -> tuple:
+    """`t` itself, out of the garbage collector's sight if it holds only untracked values
+    (strings, numbers, bytes, None) and the native loops are on. For tuples kept by the
+    thousand for a while (recent messages, flags' entries): a young collection walks each
+    once, and under load they made its pauses 6-15 ms of the event loop
+    (`scoring/_native_index.c`). CPython applies the same rule at that collection."""
+    return _native.untrack(t) if _native is not None else t
+
+
 def shingles(text: str, k: int = 3, normalised: bool = False) -> frozenset[str]:
     """Character k-grams of the normalised text, spaces and punctuation dropped."""
     t = _NONWORD.sub("", text if normalised else normalise(text))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from scoring import textnorm
-from scoring.textnorm import MinHasher
+from scoring.textnorm import MinHasher, untrack
 
 #: Messages kept per band bucket of the near-duplicate index, newest last. A message
 #: needs to meet one earlier member of its cluster to join it, and near-identical texts
@@ -154,15 +154,15 @@ class GroupWindow:
         m.mentions += mentions
         start = ts - ts % BUCKET
         if m.buckets and m.buckets[-1][0] == start:
-            m.buckets[-1] = (start, m.buckets[-1][1] + 1)
+            m.buckets[-1] = untrack((start, m.buckets[-1][1] + 1))
         else:
             if m.buckets:
                 self.group_buckets.append(m.buckets[-1][1])
-            m.buckets.append((start, 1))
+            m.buckets.append(untrack((start, 1)))
 
     def note_text(self, m: MemberWindow, ts: float, sig: bytes) -> None:
         """Remember the member's text (its signature) for the repeat check."""
-        m.texts.append((ts, sig))
+        m.texts.append(untrack((ts, sig)))
 
     def cluster_for(
         self, ts: float, member_id: str, message_id: str | None, sh: frozenset, sig: bytes, threshold: float, window: float, cap: int = 500

@@ -292,3 +292,30 @@ def test_the_moderation_service_turns_the_native_loops_on(tmp_path, mod):
                        env={**os.environ, "COMMUNITYBOT_CACHE_DIR": str(tmp_path / "cache")})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "True"
+
+
+def test_what_the_bot_keeps_by_the_thousand_is_out_of_the_collectors_sight(mod, monkeypatch):
+    """Recent messages of the points rules, members' recent texts and rate buckets: the
+    tuples kept are untracked natively (they are what young collections walked under
+    load), and stay tracked in pure Python, where the collector untracks them itself."""
+    import gc
+
+    from bot.points_state import RuleState
+    from scoring.window import GroupWindow
+
+    def keep():
+        st, w = RuleState(), GroupWindow()
+        st.seen(1, "m1", "u1", None, "hello")
+        m = w.member("u1")
+        w.note_message(m, 1000.0, "hello", 0, 0)
+        w.note_message(m, 1001.0, "again", 0, 0)
+        w.note_text(m, 1001.0, b"sig")
+        (key, seen), = st._messages.items()
+        return [key, seen, m.texts[-1], m.buckets[-1]]
+
+    monkeypatch.setattr(tn, "_native", None)
+    assert all(gc.is_tracked(t) for t in keep())
+    monkeypatch.setattr(tn, "_native", mod)
+    kept = keep()
+    assert not any(gc.is_tracked(t) for t in kept)
+    assert kept[1].text == "hello" and kept[3][1] == 2  # the same values either way
