@@ -25,7 +25,7 @@ PASSIVE passes first catch up with the commits made during the pass before
 (`CATCH_UP_PASSES`): the RESTART then copies a few frames. One pass before it, as until
 2026-12-07, left it a second of commits: it held writers 10 ms at the median and 16–19 ms
 at most, and the messages in flight (both workers wait) were half of those over 20 ms in
-`bench/load.py --workers 2`; with the catch-up passes, 3 ms and 7 ms.
+`bench/load.py --workers 2`; with the catch-up passes, 1–3 ms and 7–13 ms.
 
 The queued writes are the same `async def fn(conn)` functions as on PostgreSQL: they
 only await `conn.execute` / `conn.exec_driver_sql`, which `_Conn` answers at once from
