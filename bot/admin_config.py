@@ -106,7 +106,8 @@ async def cmd_audit(args) -> int:
     try:
         g = await app.store.find_group(args.group)
         if g is None:
-            raise CliError(f"no group {args.group!r}")
+            names = ", ".join(repr(x.title or x.group_id) for x in await app.store.groups()) or "none"
+            raise CliError(f"--group: no group {args.group!r} (groups: {names})")
         rows = await app.store.audit_log(g.pk, args.limit)
     finally:
         await app.stop()

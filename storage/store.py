@@ -217,15 +217,19 @@ class EventStore(EventRowsMixin, RecordsMixin):
         return [GroupInfo(r.id, r.platform, r.group_id, r.title, r.language, r.timezone, r.active) for r in rows]
 
     async def find_group(self, ref: str) -> GroupInfo | None:
-        """Find a group by title (case-insensitive), platform id, or "platform:id"."""
+        """Find a group by title (case-insensitive), platform id, or "platform:id"; else by
+        the beginning of its title, if only one group's title begins so ("Course 101" for
+        "Course 101 · Data Science", as a person would type it)."""
         groups = await self.groups()
         for g in groups:
             if ref in (g.group_id, f"{g.platform}:{g.group_id}", str(g.pk)):
                 return g
+        folded = ref.casefold()
         for g in groups:
-            if g.title.casefold() == ref.casefold():
+            if g.title.casefold() == folded:
                 return g
-        return None
+        starts = [g for g in groups if folded.strip() and g.title.casefold().startswith(folded)]
+        return starts[0] if len(starts) == 1 else None
 
     async def update_group(self, pk: int, **values: Any) -> None:
         """Change a group's title, language, timezone, active flag or platform id."""

@@ -111,3 +111,22 @@ def test_report_on_a_group_with_no_interests_yet(tmp_path):
     for fmt in ("text", "json"):
         r = cli("report", "--group", "Fresh", "--db", db, "--format", fmt, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
+
+
+def test_audit_lists_what_was_done_to_a_group(tmp_path):
+    """`communitybot audit --group G` as an owner types it: a unique beginning of the
+    title will do; an unknown group is an error that names the groups there are."""
+    db = f"sqlite:///{tmp_path / 'community.db'}"
+    r = cli("import", str(write(tmp_path, "result.json", TG_NEW)), str(write(tmp_path, "general.json", DISCORD)),
+            "--db", db, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = cli("forget", "--db", db, "--platform", "telegram", "--member", "user11", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = cli("audit", "--db", db, "--group", "course", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "privacy" in r.stdout and "forget" in r.stdout and "user11" not in r.stdout  # the pseudonym, not the id
+    r = cli("audit", "--db", db, "--group", "Study Server", "--json", cwd=tmp_path)
+    assert r.returncode == 0 and json.loads(r.stdout) == []  # nothing was done there
+    r = cli("audit", "--db", db, "--group", "nope", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "no group 'nope'" in r.stderr and "'Course 101'" in r.stderr and "'Study Server'" in r.stderr

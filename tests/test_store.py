@@ -127,6 +127,15 @@ async def test_find_group_by_title_and_id(store):
     assert await store.find_group("nope") is None
 
 
+async def test_find_group_by_a_unique_beginning_of_its_title(store):
+    a = await store.ensure_group("telegram", "-1001", "Course 101 · Data Science")
+    await store.ensure_group("telegram", "-1002", "Course 102 · Statistics")
+    assert (await store.find_group("Course 101")).pk == a.pk
+    assert (await store.find_group("course 101 ·")).pk == a.pk
+    assert await store.find_group("Course 10") is None  # two groups begin so: neither
+    assert await store.find_group("") is None and await store.find_group("  ") is None
+
+
 async def test_reopen_keeps_data(db_url):
     s = await EventStore.open(db_url)
     await s.append(msg(1))
