@@ -98,32 +98,23 @@ PyObject *index_drop(PyObject *self, PyObject *args) {
             keep += !eq;
         }
         if (keep == m) continue;
-        PyObject *nb;
-        if (keep == 1 || keep == 0) {
-            /* the one left is the bucket itself (none left cannot happen: a number is in
-             * a bucket once; an empty tuple would be what Python's loop leaves) */
-            nb = NULL;
-            for (Py_ssize_t i = 0; i < m && nb == NULL; i++) {
-                PyObject *q = PyTuple_GET_ITEM(b, i);
-                int eq = PyObject_RichCompareBool(q, seq, Py_EQ);
-                if (eq < 0) return NULL;
-                if (!eq) nb = Py_NewRef(q);
+        /* What is left, in order; one number left is the bucket itself, as in Python. */
+        PyObject *nb = PyTuple_New(keep);
+        if (nb == NULL) return NULL;
+        for (Py_ssize_t i = 0, j = 0; i < m; i++) {
+            PyObject *q = PyTuple_GET_ITEM(b, i);
+            int eq = PyObject_RichCompareBool(q, seq, Py_EQ);
+            if (eq < 0) {
+                Py_DECREF(nb);
+                return NULL;
             }
-            if (nb == NULL) nb = PyTuple_New(0);
-            if (nb == NULL) return NULL;
+            if (!eq) PyTuple_SET_ITEM(nb, j++, Py_NewRef(q));
+        }
+        if (keep == 1) {
+            PyObject *only = Py_NewRef(PyTuple_GET_ITEM(nb, 0));
+            Py_DECREF(nb);
+            nb = only;
         } else {
-            nb = PyTuple_New(keep);
-            if (nb == NULL) return NULL;
-            Py_ssize_t j = 0;
-            for (Py_ssize_t i = 0; i < m; i++) {
-                PyObject *q = PyTuple_GET_ITEM(b, i);
-                int eq = PyObject_RichCompareBool(q, seq, Py_EQ);
-                if (eq < 0) {
-                    Py_DECREF(nb);
-                    return NULL;
-                }
-                if (!eq) PyTuple_SET_ITEM(nb, j++, Py_NewRef(q));
-            }
             untrack_if_atomic(nb);
         }
         int rc = PyDict_SetItem(index, key, nb);

@@ -281,20 +281,18 @@ class GroupWindow:
     def _drop(self, s: Seen) -> None:
         index, seq = self.index, s.seq
         native = textnorm._native
-        if native is not None:
+        if native is not None:  # the same, in C (`scoring/_native_index.c`)
             native.index_drop(index, HASHER.band_keys(s.sig), seq)
-            self.seen.pop(seq, None)
-            self.cluster_of.pop(seq, None)
-            return
-        for k in HASHER.band_keys(s.sig):
-            b = index.get(k)
-            if b is None:
-                continue
-            if b == seq:
-                del index[k]
-            elif type(b) is tuple and seq in b:
-                rest = tuple(q for q in b if q != seq)
-                index[k] = rest[0] if len(rest) == 1 else rest
+        else:
+            for k in HASHER.band_keys(s.sig):
+                b = index.get(k)
+                if b is None:
+                    continue
+                if b == seq:
+                    del index[k]
+                elif type(b) is tuple and seq in b:
+                    rest = tuple(q for q in b if q != seq)
+                    index[k] = rest[0] if len(rest) == 1 else rest
         self.seen.pop(seq, None)
         self.cluster_of.pop(seq, None)
 

@@ -228,7 +228,7 @@ class EventStore(EventRowsMixin, RecordsMixin):
         for g in groups:
             if g.title.casefold() == folded:
                 return g
-        starts = [g for g in groups if folded.strip() and g.title.casefold().startswith(folded)]
+        starts = [g for g in groups if g.title.casefold().startswith(folded)] if folded.strip() else []
         return starts[0] if len(starts) == 1 else None
 
     async def update_group(self, pk: int, **values: Any) -> None:
